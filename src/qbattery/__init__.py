@@ -1,0 +1,59 @@
+"""qbattery: simulate and design the charging of quantum batteries.
+
+Conventions (``shared/paper/NOTES.md``): hbar = k_B = 1; frequencies, rates
+and energies in units of the bare frequency omega; time in units of 1/omega.
+A mode's energy is its local energy omega_i <x_i^dag x_i>; ergotropy is that
+of its reduced state with respect to the local Hamiltonian.
+
+Typical use::
+
+    import numpy as np
+    import qbattery as qb
+
+    model = qb.bare_model(g=0.2, F=0.1, gamma=0.05)
+    result = qb.solve(model, np.linspace(0, 100, 401))
+    ds = result.to_xarray()            # energy(mode, time), ergotropy(mode, time), ...
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .builders import bare_model, catalytic_model, multicell_model
+from .config import Simulation, SolverOptions, TimeGrid, dumps_toml, load_toml, loads_toml
+from .errors import ModelError, QBatteryError, TruncationError, UnsupportedMethodError
+from .model import Bath, Coupling, Drive, Mode, Model
+from .observables import ergotropy, gaussian_ergotropy
+from .result import Result
+from .solvers import choose_method, methods, solve
+from .supermodes import Supermodes, supermodes
+
+__all__ = [
+    "Bath",
+    "Coupling",
+    "Drive",
+    "Mode",
+    "Model",
+    "ModelError",
+    "QBatteryError",
+    "Result",
+    "Simulation",
+    "SolverOptions",
+    "Supermodes",
+    "TimeGrid",
+    "TruncationError",
+    "UnsupportedMethodError",
+    "__version__",
+    "bare_model",
+    "catalytic_model",
+    "choose_method",
+    "dumps_toml",
+    "ergotropy",
+    "gaussian_ergotropy",
+    "load_toml",
+    "loads_toml",
+    "methods",
+    "multicell_model",
+    "solve",
+    "supermodes",
+]

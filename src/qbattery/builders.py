@@ -1,0 +1,123 @@
+"""Builders for the paper's systems.
+
+Mode names are fixed so results line up across models: ``charger`` (a),
+``battery`` (b), ``catalyst`` (q) and, for multi-cell batteries, ``cell1`` ...
+``cellk``. All frequencies and rates are in units of omega.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .errors import ModelError
+from .model import Bath, Coupling, Drive, Mode, Model, real_number
+
+
+def _baths(rates: dict[str, float], n_th: float) -> tuple[Bath, ...]:
+    return tuple(Bath(name, rate, occupation=n_th) for name, rate in rates.items() if rate > 0)
+
+
+def bare_model(g: float, F: float, gamma: float = 0.0, n_th: float = 0.0, *,
+               omega: float = 1.0, omega_f: float | None = None,
+               gamma_b: float = 0.0) -> Model:
+    """Charger driven by a laser, coupled directly to one battery (Eq. 1-2).
+
+    H = omega (a^dag a + b^dag b) + g (a b^dag + a^dag b) + F (e^{-i omega_f t} a + h.c.),
+    with a bath gamma, N = n_th on the charger (and optionally gamma_b on the battery).
+
+    Args:
+        g: charger-battery coupling.
+        F: drive amplitude.
+        gamma: charger damping rate.
+        n_th: bath occupation N(T).
+        omega: charger and battery frequency.
+        omega_f: drive frequency (default omega; omega + g drives the C_+ supermode).
+        gamma_b: battery damping rate (0 in the paper).
+    """
+    omega_f = omega if omega_f is None else omega_f
+    return Model(
+        modes=(Mode("charger", "oscillator", omega), Mode("battery", "oscillator", omega)),
+        couplings=(Coupling(("charger", "battery"), g),),
+        drives=(Drive("charger", F, omega_f),),
+        baths=_baths({"charger": gamma, "battery": gamma_b}, n_th),
+    )
+
+
+def catalytic_model(g_aq: float, g_bq: float, F: float, gamma_a: float = 0.0,
+                    gamma_q: float = 0.0, n_th: float = 0.0, *, catalyst: str = "qubit",
+                    omega: float = 1.0, omega_q: float | None = None,
+                    omega_f: float | None = None) -> Model:
+    """Charger and battery coupled only through a catalyst (Eq. 9, 15).
+
+    H = omega (a^dag a + b^dag b) + omega_q q^dag q + g_aq (a q^dag + h.c.)
+        + g_bq (b q^dag + h.c.) + F (e^{-i omega_f t} a + h.c.),
+    baths gamma_a on the charger and gamma_q on the catalyst, both at N = n_th.
+
+    Args:
+        g_aq: charger-catalyst coupling.
+        g_bq: battery-catalyst coupling.
+        F: drive amplitude.
+        gamma_a: charger damping rate.
+        gamma_q: catalyst damping rate.
+        n_th: bath occupation N(T).
+        catalyst: ``"qubit"`` or ``"oscillator"``.
+        omega: charger and battery frequency.
+        omega_q: catalyst frequency (default omega).
+        omega_f: drive frequency (default omega).
+    """
+    omega_q = omega if omega_q is None else omega_q
+    omega_f = omega if omega_f is None else omega_f
+    return Model(
+        modes=(Mode("charger", "oscillator", omega), Mode("catalyst", catalyst, omega_q),
+               Mode("battery", "oscillator", omega)),
+        couplings=(Coupling(("charger", "catalyst"), g_aq),
+                   Coupling(("battery", "catalyst"), g_bq)),
+        drives=(Drive("charger", F, omega_f),),
+        baths=_baths({"charger": gamma_a, "catalyst": gamma_q}, n_th),
+    )
+
+
+def multicell_model(g_a: float, g_cells: Sequence[float], F: float, gamma_a: float = 0.0,
+                    gamma_q: float = 0.0, n_th: float = 0.0, *, catalyst: str | None = "qubit",
+                    omega: float = 1.0, omega_q: float | None = None,
+                    omega_f: float | None = None) -> Model:
+    """A battery of k cells, each coupled to the catalyst with its own g_i (Appendix A).
+
+    H = omega sum_i a_i^dag a_i + omega_q q^dag q + sum_i g_i (a_i q^dag + h.c.)
+        + F (e^{-i omega_f t} a_0 + h.c.), with a_0 the charger (coupling g_a).
+
+    With ``catalyst=None`` it builds the bare multi-cell battery instead: every
+    cell coupled directly to the charger with g_i, no catalyst.
+
+    Args:
+        g_a: charger-catalyst coupling (ignored when ``catalyst`` is None).
+        g_cells: one coupling per cell.
+        F: drive amplitude on the charger.
+        gamma_a: charger damping rate.
+        gamma_q: catalyst damping rate.
+        n_th: bath occupation N(T).
+        catalyst: ``"qubit"``, ``"oscillator"`` or None (bare).
+        omega: charger and cell frequency.
+        omega_q: catalyst frequency (default omega).
+        omega_f: drive frequency (default omega).
+    """
+    cells = [real_number(f"g_cells[{i}]", g) for i, g in enumerate(g_cells)]
+    if not cells:
+        raise ModelError("g_cells", "a battery needs at least one cell")
+    omega_q = omega if omega_q is None else omega_q
+    omega_f = omega if omega_f is None else omega_f
+    names = [f"cell{i + 1}" for i in range(len(cells))]
+    modes = [Mode("charger", "oscillator", omega)]
+    hub = "charger"
+    couplings = []
+    if catalyst is not None:
+        modes.append(Mode("catalyst", catalyst, omega_q))
+        couplings.append(Coupling(("charger", "catalyst"), g_a))
+        hub = "catalyst"
+    modes += [Mode(n, "oscillator", omega) for n in names]
+    couplings += [Coupling((n, hub), g) for n, g in zip(names, cells, strict=True)]
+    rates = {"charger": gamma_a}
+    if catalyst is not None:
+        rates["catalyst"] = gamma_q
+    return Model(modes=tuple(modes), couplings=tuple(couplings),
+                 drives=(Drive("charger", F, omega_f),), baths=_baths(rates, n_th))

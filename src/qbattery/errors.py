@@ -1,0 +1,33 @@
+"""Exceptions raised by qbattery.
+
+Every error that bad input can cause is a :class:`QBatteryError` whose message
+names the offending field or argument and the value it had. The CLI prints the
+message on one line and exits with status 2.
+"""
+
+from __future__ import annotations
+
+
+class QBatteryError(Exception):
+    """Base class of the errors qbattery raises on purpose."""
+
+
+class ModelError(QBatteryError, ValueError):
+    """A model, time grid or solver option is invalid.
+
+    Args:
+        field: dotted path of the offending field, e.g. ``"couplings[1].strength"``.
+        message: what is wrong with it.
+    """
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(f"{field}: {message}")
+
+
+class UnsupportedMethodError(QBatteryError, ValueError):
+    """The requested solver method cannot solve this model."""
+
+
+class TruncationError(QBatteryError, RuntimeError):
+    """A truncated Hilbert space lost more population than the tolerance allows."""

@@ -1,0 +1,140 @@
+"""Solver registry and the public :func:`solve`.
+
+Every engine lives in its own module and registers a :class:`SolverSpec`:
+its name, a ``supports(model)`` check returning ``None`` or the reason it
+cannot solve the model, a priority for ``method="auto"`` (lower is preferred),
+and the engine function ``run(model, times, options) -> SolverOutput``.
+"""
+
+from __future__ import annotations
+
+import time as _time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from ..errors import ModelError, UnsupportedMethodError
+from ..model import Model
+from ..observables import energy_flows
+
+if TYPE_CHECKING:  # avoid an import cycle at runtime
+    from ..config import SolverOptions
+    from ..result import Result, SolverOutput
+
+
+@dataclass(frozen=True)
+class SolverSpec:
+    """A registered solver engine."""
+
+    name: str
+    run: Callable[[Model, NDArray[np.float64], SolverOptions], SolverOutput]
+    supports: Callable[[Model], str | None]
+    priority: int
+    description: str
+
+
+_REGISTRY: dict[str, SolverSpec] = {}
+
+
+def register(spec: SolverSpec) -> SolverSpec:
+    """Add a solver engine to the registry (called by each engine module)."""
+    _REGISTRY[spec.name] = spec
+    return spec
+
+
+def method_names() -> tuple[str, ...]:
+    """Names of the registered solver methods."""
+    return tuple(_REGISTRY)
+
+
+def methods() -> dict[str, str]:
+    """Registered methods and what each does."""
+    return {name: spec.description for name, spec in _REGISTRY.items()}
+
+
+def choose_method(model: Model, method: str = "auto") -> str:
+    """The engine that ``method`` resolves to for ``model``.
+
+    ``"auto"`` picks the supporting engine of lowest priority: the exact
+    Gaussian solver for all-oscillator networks, else the fastest exact solver
+    available for networks with qubits.
+    """
+    if method == "auto":
+        usable = [s for s in _REGISTRY.values() if s.supports(model) is None]
+        if not usable:
+            raise UnsupportedMethodError("no registered method can solve this model")
+        return min(usable, key=lambda s: s.priority).name
+    if method not in _REGISTRY:
+        raise ModelError("method", f"unknown method {method!r}; known: auto, "
+                         + ", ".join(_REGISTRY))
+    reason = _REGISTRY[method].supports(model)
+    if reason is not None:
+        ok = [s.name for s in _REGISTRY.values() if s.supports(model) is None]
+        raise UnsupportedMethodError(
+            f"method {method!r} cannot solve this model: {reason}; "
+            f"methods that can: {', '.join(['auto', *ok])}")
+    return method
+
+
+def check_times(times: ArrayLike) -> NDArray[np.float64]:
+    """Validate output times: a 1-D, finite, non-negative, strictly increasing array."""
+    try:
+        t = np.asarray(times, dtype=float)
+    except (TypeError, ValueError):
+        raise ModelError("times", f"expected an array of numbers, got {times!r}") from None
+    t = np.atleast_1d(t)
+    if t.ndim != 1 or t.size == 0:
+        raise ModelError("times", f"expected a non-empty 1-D array, got shape {t.shape}")
+    if not np.all(np.isfinite(t)):
+        raise ModelError("times", "must be finite")
+    if t[0] < 0:
+        raise ModelError("times", f"must be >= 0, got {t[0]!r}")
+    if np.any(np.diff(t) <= 0):
+        raise ModelError("times", "must be strictly increasing")
+    return t
+
+
+def solve(model: Model, times: ArrayLike, *, method: str | None = None,
+          options: SolverOptions | None = None) -> Result:
+    """Solve the local Lindblad master equation of ``model`` at ``times``.
+
+    d rho/dt = -i [H(t), rho] + sum_baths gamma_i ((N_i + 1) D[x_i] + N_i D[x_i^dag]) rho,
+
+    with H(t) the network Hamiltonian of :mod:`qbattery.model`, solved in the
+    rotating frame of ``model.frame_frequency``.
+
+    Args:
+        model: the network.
+        times: output times (>= 0, increasing), in units of 1/omega.
+        method: overrides ``options.method``.
+        options: solver options (default :class:`SolverOptions`).
+
+    Returns:
+        A :class:`Result` with energies, ergotropies, amplitudes and energy
+        flows; ``result.stats["solve_seconds"]`` is the wall time of the solve.
+    """
+    from ..config import SolverOptions
+    from ..result import Result
+
+    if not isinstance(model, Model):
+        raise ModelError("model", f"expected a qbattery.Model, got {type(model).__name__}")
+    opts = SolverOptions() if options is None else options
+    if not isinstance(opts, SolverOptions):
+        raise ModelError("options", f"expected SolverOptions, got {type(opts).__name__}")
+    if method is not None:
+        opts = replace(opts, method=method)
+    t = check_times(times)
+    name = choose_method(model, opts.method)
+    start = _time.perf_counter()
+    out = _REGISTRY[name].run(model, t, opts)
+    seconds = _time.perf_counter() - start
+    flows = energy_flows(model, t, out.occupation, out.amplitude, out.pair_coherence)
+    return Result(model=model, times=t, method=name, options=opts,
+                  occupation=out.occupation, amplitude=out.amplitude, ergotropy=out.ergotropy,
+                  extra=out.extra, stats={"solve_seconds": seconds, **out.stats}, **flows)
+
+
+from . import gaussian as _gaussian  # noqa: E402,F401  (registers the engine)

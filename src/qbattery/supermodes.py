@@ -1,0 +1,191 @@
+r"""Supermodes: why a drive at omega is off-resonant without a catalyst (Eq. 6-8)
+and resonant with one (Eq. 10-13, Appendix A).
+
+Two pictures are computed for any model.
+
+*Normal modes.* The single-excitation (linear) Hamiltonian M_ij = omega_i delta_ij
++ g_ij (qubits treated as oscillators, exact for oscillators and the weak
+excitation limit of qubits) is diagonalised, M v_k = Omega_k v_k. Each normal
+mode C_k = sum_i v_ik x_i has drive weight f_k = sum_i v_ik F_i (the drive
+reads sum_k f_k (e^{-i omega_f t} C_k + h.c.)); a drive at omega_f is resonant
+with the driven normal modes at Omega_k = omega_f. Bare model: Omega = omega +- g,
+f = F / sqrt(2) each (Eq. 7-8).
+
+*Catalyst picture (Appendix A).* For a catalyst q coupled to the other modes
+with couplings g_i, the bright mode C_+ = sum_i g_i x_i / G, G = sqrt(sum g_i^2),
+is the only combination that couples to q (with strength G). The orthogonal
+complement is dark to the catalyst; it is organised so that one dark mode C_-
+carries all of the drive's dark weight (F cos theta for one battery cell) and
+the others carry none. When the non-catalyst modes share the frequency omega
+and couple only through the catalyst, the dark modes are exact normal modes
+at omega, so a drive at omega is resonant with C_- whatever the g_i are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .errors import ModelError
+from .model import Model
+
+
+@dataclass(frozen=True, eq=False)
+class Supermodes:
+    """Normal modes and the catalyst (bright/dark) decomposition of a model.
+
+    Attributes:
+        names: mode names (rows of the vectors).
+        frequencies: normal-mode frequencies Omega_k, increasing.
+        vectors: (modes, normal modes) orthonormal real eigenvectors of M.
+        drive_weights: f_k, the drive amplitude seen by each normal mode.
+        catalyst: catalyst mode name, or None.
+        catalyst_weights: population of each normal mode on the catalyst.
+        bright: (modes,) the bright mode C_+ (zero on the catalyst), if a catalyst exists.
+        coupling_to_catalyst: G = sqrt(sum g_i^2).
+        dark: (modes, dark modes) orthonormal dark modes; column 0 is the driven one C_-.
+        dark_drive_weights: drive weight of each dark mode.
+        bright_drive_weight: drive weight of C_+ (F sin theta for one cell).
+        dark_frequencies: <C_d| M |C_d> for each dark mode.
+        dark_leakage: largest |<C_d| M |C_+>| or coupling between dark modes; zero
+            when the dark modes are exact normal modes.
+        drive_frequencies: the drive frequencies of the model.
+    """
+
+    names: tuple[str, ...]
+    frequencies: NDArray[np.float64]
+    vectors: NDArray[np.float64]
+    drive_weights: NDArray[np.float64]
+    catalyst: str | None
+    catalyst_weights: NDArray[np.float64]
+    bright: NDArray[np.float64] | None
+    coupling_to_catalyst: float
+    dark: NDArray[np.float64] | None
+    dark_drive_weights: NDArray[np.float64] | None
+    bright_drive_weight: float
+    dark_frequencies: NDArray[np.float64] | None
+    dark_leakage: float
+    drive_frequencies: tuple[float, ...]
+
+    def resonances(self, *, tol: float = 1e-9) -> NDArray[np.float64]:
+        """Frequencies of the normal modes the drive couples to (the resonant drive frequencies)."""
+        scale = max(float(np.max(np.abs(self.drive_weights), initial=0.0)), 1e-300)
+        return self.frequencies[np.abs(self.drive_weights) > tol * scale]
+
+    def detuning(self) -> float:
+        """Smallest |omega_f - Omega_k| over drives and driven normal modes."""
+        res = self.resonances()
+        if not self.drive_frequencies or res.size == 0:
+            return float("nan")
+        return float(min(np.min(np.abs(res - f)) for f in self.drive_frequencies))
+
+    def table(self) -> str:
+        """A readable report, as printed by ``qbattery modes``."""
+        lines = ["Normal modes (qubits in the single-excitation limit):",
+                 f"  {'#':>3} {'frequency':>10} {'drive weight':>13} {'on catalyst':>12}  "
+                 "composition"]
+        for k in range(self.frequencies.size):
+            comp = ", ".join(f"{n} {v:+.3f}" for n, v in zip(self.names, self.vectors[:, k],
+                                                              strict=True) if abs(v) > 5e-4)
+            lines.append(f"  {k + 1:>3} {self.frequencies[k]:>10.6f} {self.drive_weights[k]:>13.6f}"
+                         f" {self.catalyst_weights[k]:>12.6f}  {comp}")
+        res = ", ".join(f"{x:.6f}" for x in self.resonances())
+        lines.append(f"Resonant drive frequencies (driven normal modes): {res or 'none'}")
+        for f in self.drive_frequencies:
+            lines.append(f"Drive at {f:.6f}: detuning from the nearest driven normal mode "
+                         f"{self.detuning():.6f}")
+        if self.catalyst is not None and self.bright is not None and self.dark is not None:
+            assert self.dark_drive_weights is not None and self.dark_frequencies is not None
+            def combo(v: NDArray[np.float64]) -> str:
+                return " ".join(f"{x:+.3f} {n}" for n, x in zip(self.names, v, strict=True)
+                                if abs(x) > 5e-4)
+            lines += [f"Catalyst picture (catalyst: {self.catalyst}):",
+                      f"  bright mode C+ = {combo(self.bright)}",
+                      f"    couples to the catalyst with G = {self.coupling_to_catalyst:.6f}; "
+                      f"drive weight {self.bright_drive_weight:.6f}"]
+            for d in range(self.dark.shape[1]):
+                label = "C-" if d == 0 else f"D{d}"
+                lines.append(f"  dark mode {label} = {combo(self.dark[:, d])}")
+                lines.append(f"    frequency {self.dark_frequencies[d]:.6f}; drive weight "
+                             f"{self.dark_drive_weights[d]:.6f}; dark to the catalyst")
+            lines.append(f"  largest coupling of the dark modes to other modes: "
+                         f"{self.dark_leakage:.3g}"
+                         + (" (exact normal modes)" if self.dark_leakage < 1e-12 else ""))
+        return "\n".join(lines)
+
+
+def _catalyst_name(model: Model, catalyst: str | None) -> str | None:
+    if catalyst is not None:
+        model.index(catalyst)
+        return catalyst
+    if "catalyst" in model.names:
+        return "catalyst"
+    qubits = [m.name for m in model.modes if m.kind == "qubit"]
+    return qubits[0] if len(qubits) == 1 else None
+
+
+def supermodes(model: Model, *, catalyst: str | None = None) -> Supermodes:
+    """Normal modes of ``model`` and its bright/dark decomposition around the catalyst.
+
+    Args:
+        model: any network.
+        catalyst: the catalyst mode; default the mode named ``catalyst``, else
+            the only qubit, else none.
+    """
+    if not isinstance(model, Model):
+        raise ModelError("model", f"expected a qbattery.Model, got {type(model).__name__}")
+    n = len(model.modes)
+    M = np.diag([m.frequency for m in model.modes]).astype(float)
+    for c in model.couplings:
+        i, j = model.index(c.between[0]), model.index(c.between[1])
+        M[i, j] = M[j, i] = c.strength
+    drive = np.zeros(n)
+    for d in model.drives:
+        drive[model.index(d.mode)] += d.amplitude
+    freqs, vecs = np.linalg.eigh(M)
+    # sign convention: the first non-negligible component of each vector is positive
+    lead = np.argmax(np.abs(vecs) > 1e-9, axis=0)
+    vecs = vecs * np.sign(vecs[lead, np.arange(n)])
+    cat = _catalyst_name(model, catalyst)
+    cat_w = np.zeros(n) if cat is None else vecs[model.index(cat)] ** 2
+    bright = dark = dark_w = dark_f = None
+    big_g = bright_w = leak = 0.0
+    if cat is not None:
+        q = model.index(cat)
+        others = [i for i in range(n) if i != q]
+        g = M[:, q].copy()
+        g[q] = 0.0
+        big_g = float(np.linalg.norm(g))
+        if big_g > 0 and others:
+            bright = g / big_g
+            # dark space: orthonormal complement of bright within the non-catalyst modes,
+            # rotated so that column 0 carries all of the drive's dark component.
+            proj = np.zeros((n, len(others)))
+            proj[others, range(len(others))] = 1.0
+            drive_dark = drive - bright * (bright @ drive)
+            drive_dark[q] = 0.0
+            seeds = [bright]
+            drive_norm = float(np.linalg.norm(drive))
+            if float(np.linalg.norm(drive_dark)) > 1e-14 * max(drive_norm, 1e-300):
+                seeds.append(drive_dark / np.linalg.norm(drive_dark))
+            full, _ = np.linalg.qr(np.column_stack([*seeds, proj]))
+            full = full[:, :len(others)]
+            for k, s in enumerate(seeds):  # QR may flip signs of the seed columns
+                full[:, k] *= 1.0 if full[:, k] @ s >= 0 else -1.0
+            dark = full[:, 1:]
+            bright_w = float(bright @ drive)
+            dark_w = dark.T @ drive
+            mdark = dark.T @ M @ dark
+            dark_f = np.diag(mdark).copy()
+            off = mdark - np.diag(dark_f)
+            leak = float(max(np.max(np.abs(dark.T @ M @ bright), initial=0.0),
+                             np.max(np.abs(off), initial=0.0)))
+    return Supermodes(
+        names=model.names, frequencies=freqs, vectors=vecs, drive_weights=vecs.T @ drive,
+        catalyst=cat, catalyst_weights=cat_w, bright=bright, coupling_to_catalyst=big_g,
+        dark=dark, dark_drive_weights=dark_w, bright_drive_weight=bright_w,
+        dark_frequencies=dark_f, dark_leakage=leak,
+        drive_frequencies=tuple(d.frequency for d in model.drives),
+    )
