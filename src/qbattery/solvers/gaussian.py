@@ -226,3 +226,40 @@ SPEC = register(SolverSpec(
     name="gaussian", run=_run, supports=_supports, priority=0,
     description="exact closed-form moments for all-oscillator networks",
 ))
+
+
+def steady_state(model: Model) -> tuple[NDArray[np.complex128], NDArray[np.float64]] | None:
+    """Long-time limit (amplitudes, occupations) of an all-oscillator model, or None.
+
+    Solves 0 = A alpha + b and 0 = A C + C A^dag + D in the invariant subspace.
+    Returns None when the limit does not exist: an undamped mode is excited
+    (an eigenvalue of A on the imaginary axis) or drives have several frequencies.
+    """
+    reason = _supports(model)
+    if reason is not None:
+        raise ValueError(reason)
+    if len({d.frequency for d in model.drives}) > 1:
+        return None
+    n = len(model.modes)
+    A = drift_matrix(model)
+    b = np.zeros(n, dtype=complex)
+    for d in model.drives:
+        b[model.index(d.mode)] += -1j * d.amplitude
+    noise = np.zeros(n)
+    for i, rate, occ in model.bath_terms():
+        noise[i] = rate * occ
+    occ0 = np.array([m.initial_occupation for m in model.modes])
+    alpha0 = np.array([m.initial_amplitude for m in model.modes], dtype=complex)
+    eye = np.eye(n)
+    starts = [b, alpha0, *[eye[i] for i in np.flatnonzero((noise > 0) | (occ0 > 0))]]
+    Q = invariant_subspace(A, starts)
+    if Q.shape[1] == 0:
+        return np.zeros(n, dtype=complex), np.zeros(n)
+    QH = Q.conj().T
+    Ar = QH @ np.asarray(A @ Q)
+    if np.max(np.linalg.eigvals(Ar).real) > -1e-12:
+        return None
+    alpha = Q @ np.linalg.solve(Ar, -(QH @ b))
+    Cr = sla.solve_continuous_lyapunov(Ar, -((QH * noise) @ Q))
+    fluct = np.einsum("im,mn,in->i", Q, Cr, Q.conj()).real
+    return alpha, np.abs(alpha) ** 2 + fluct

@@ -1,0 +1,86 @@
+"""The paper's figures, reproducible in one command (``qbattery reproduce``).
+
+Each figure is a registered :class:`FigureSpec`: ``compute()`` runs the solves
+and returns an :class:`xarray.Dataset` (saved beside the PNG as NetCDF), and
+``draw(ds, fig)`` draws it on a Matplotlib figure. Modules that define figures
+register them at import; this package imports them all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import xarray as xr
+from matplotlib.figure import Figure
+
+from ..errors import ModelError
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    """A reproducible figure: how to compute its data and how to draw it."""
+
+    name: str
+    title: str
+    compute: Callable[[], xr.Dataset]
+    draw: Callable[[xr.Dataset, Figure], None]
+
+
+FIGURES: dict[str, FigureSpec] = {}
+
+
+def register_figure(spec: FigureSpec) -> FigureSpec:
+    """Add a figure to the registry."""
+    FIGURES[spec.name] = spec
+    return spec
+
+
+def figure_names() -> tuple[str, ...]:
+    """Registered figure names, in registration order."""
+    return tuple(FIGURES)
+
+
+def reproduce(names: list[str] | tuple[str, ...] | None = None, *,
+              out: str | Path = "qbattery-figures",
+              progress: Callable[[str], None] | None = None) -> list[Path]:
+    """Compute and draw figures; writes ``NAME.png`` and ``NAME.nc`` into ``out``.
+
+    Args:
+        names: figure names (default: every registered figure).
+        out: output folder (created if missing).
+        progress: called with a line of text after each figure.
+
+    Returns:
+        The paths written.
+    """
+    chosen = list(FIGURES) if not names else list(names)
+    unknown = [n for n in chosen if n not in FIGURES]
+    if unknown:
+        raise ModelError("figure", f"unknown figure {unknown[0]!r}; known: "
+                         + ", ".join(FIGURES))
+    folder = Path(out)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ModelError("out", f"cannot create {str(folder)!r}: {err.strerror or err}") from None
+    written = []
+    for name in chosen:
+        spec = FIGURES[name]
+        ds = spec.compute()
+        ds.attrs.setdefault("figure", name)
+        ds.attrs.setdefault("title", spec.title)
+        nc = folder / f"{name}.nc"
+        ds.to_netcdf(nc, engine="scipy")
+        fig = Figure(figsize=(6.4, 4.4), layout="constrained")
+        spec.draw(ds, fig)
+        png = folder / f"{name}.png"
+        fig.savefig(png, dpi=120)
+        written += [png, nc]
+        if progress is not None:
+            progress(f"{name}: {png} ({ds.attrs.get('solve_seconds', float('nan')):.2f} s solve)")
+    return written
+
+
+from . import paper as _paper  # noqa: E402,F401  (registers figures 3 and 4)
