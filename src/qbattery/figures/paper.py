@@ -9,6 +9,8 @@ limit (solved in closed form) is drawn as a thin line.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
@@ -68,6 +70,6 @@ for _name, _nth, _wf, _stop, _what in [
 ]:
     register_figure(FigureSpec(
         name=_name, title=f"{_what}; g={G}, F={F}, γ={GAMMA}",
-        compute=lambda n=_nth, w=_wf, s=_stop: _bare(n, w, s),
+        compute=functools.partial(_bare, _nth, _wf, _stop),
         draw=draw_battery,
     ))
