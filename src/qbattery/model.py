@@ -1,11 +1,22 @@
 """The declarative network model: modes, exchange couplings, drives, baths.
 
 Conventions (see ``shared/paper/NOTES.md``): hbar = k_B = 1, frequencies and
-rates in units of the bare frequency omega. The lab-frame Hamiltonian is
+rates in units of the bare frequency omega. The Hamiltonian is
 
     H(t) = sum_i omega_i x_i^dag x_i
          + sum_(i,j) g_ij (x_i x_j^dag + x_i^dag x_j)
-         + sum_k F_k (exp(-i omega_k t) x_k + exp(i omega_k t) x_k^dag),
+         + sum_k F_k (exp(i omega_k t) x_k + exp(-i omega_k t) x_k^dag),
+
+the rotating-wave drive that is resonant when omega_k = omega_i. (The paper
+writes the phases as exp(-i omega_f t) a + h.c.; read literally with
+H_0 = omega a^dag a that term would be resonant at omega_f = -omega. Its
+interaction-picture Eq. 2, a static F (a + a^dag) at Delta = 0, is what both
+forms mean, and is what qbattery solves.) In the frame rotating at omega_r
+(``Model.frame_frequency``) the solvers use
+
+    H_r(t) = sum_i (omega_i - omega_r) x_i^dag x_i + couplings
+           + sum_k F_k (exp(i delta_k t) x_k + exp(-i delta_k t) x_k^dag),
+    delta_k = omega_k - omega_r,
 
 with x = a (oscillator) or x = sigma_- (qubit, so x^dag x is the excited-state
 projector and the ground state has energy 0). Each bath adds the local

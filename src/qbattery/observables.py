@@ -126,7 +126,7 @@ def energy_flows(model: Model, times: NDArray[np.float64], occupation: NDArray[n
 
         dE/dt = sum_k P_k - sum_baths J_b + sum_c P_c,
 
-    where P_k = -2 omega_x F_k Im(e^{-i delta_k t} <x>) is the power drive k
+    where P_k = -2 omega_x F_k Im(e^{i delta_k t} <x>) is the power drive k
     injects (delta_k = omega_k - frame frequency, <x> in the rotating frame),
     J_b = gamma omega (<n> - N) the heat into an oscillator's bath
     (gamma omega ((2N + 1) p_e - N) for a qubit), and
@@ -149,7 +149,7 @@ def energy_flows(model: Model, times: NDArray[np.float64], occupation: NDArray[n
     drive = np.zeros((len(model.drives), times.size))
     for k, d in enumerate(model.drives):
         i = model.index(d.mode)
-        phase = np.exp(-1j * (d.frequency - frame) * times)
+        phase = np.exp(1j * (d.frequency - frame) * times)
         drive[k] = -2.0 * freq[i] * d.amplitude * np.imag(phase * amplitude[i])
     heat = np.zeros((len(model.baths), times.size))
     for k, b in enumerate(model.baths):
