@@ -7,7 +7,7 @@ Mode names are fixed so results line up across models: ``charger`` (a),
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 
 from .errors import ModelError
 from .model import Bath, Coupling, Drive, Mode, Model, real_number
@@ -77,7 +77,7 @@ def catalytic_model(g_aq: float, g_bq: float, F: float, gamma_a: float = 0.0,
     )
 
 
-def multicell_model(g_a: float, g_cells: Sequence[float], F: float, gamma_a: float = 0.0,
+def multicell_model(g_a: float, g_cells: Iterable[float], F: float, gamma_a: float = 0.0,
                     gamma_q: float = 0.0, n_th: float = 0.0, *, catalyst: str | None = "qubit",
                     omega: float = 1.0, omega_q: float | None = None,
                     omega_f: float | None = None) -> Model:
