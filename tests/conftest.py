@@ -66,3 +66,45 @@ def moment_odes(model: qb.Model, times: np.ndarray) -> tuple[np.ndarray, np.ndar
 @pytest.fixture
 def times() -> np.ndarray:
     return np.linspace(0.0, 60.0, 241)
+
+
+def qutip_reference(model: qb.Model, times: np.ndarray, cutoff: int, *,
+                    rtol: float = 1e-10, atol: float = 1e-12) -> dict[str, np.ndarray]:
+    """QuTiP mesolve of ``model`` built by hand from the equations (single drive frequency).
+
+    Rotating frame of the drive: H = sum (w_i - w_r) x^dag x + sum g (x y^dag + h.c.)
+    + sum F (x + x^dag); collapse operators sqrt(gamma (N+1)) x, sqrt(gamma N) x^dag;
+    vacuum initial state. Returns occupations (modes, T) and amplitudes (modes, T).
+    """
+    import qutip
+
+    assert len({d.frequency for d in model.drives}) <= 1
+    dims = [2 if m.kind == "qubit" else cutoff for m in model.modes]
+    ops = []
+    for i, d in enumerate(dims):
+        factors = [qutip.qeye(x) for x in dims]
+        factors[i] = qutip.destroy(d)
+        ops.append(qutip.tensor(factors))
+    wr = model.frame_frequency
+    H = 0 * ops[0]
+    for i, m in enumerate(model.modes):
+        H += (m.frequency - wr) * ops[i].dag() * ops[i]
+    for c in model.couplings:
+        i, j = model.index(c.between[0]), model.index(c.between[1])
+        H += c.strength * (ops[i] * ops[j].dag() + ops[i].dag() * ops[j])
+    for dr in model.drives:
+        i = model.index(dr.mode)
+        H += dr.amplitude * (ops[i] + ops[i].dag())
+    c_ops = []
+    for b in model.baths:
+        i = model.index(b.mode)
+        n = b.occupation_at(model.modes[i].frequency)
+        c_ops.append(np.sqrt(b.rate * (n + 1)) * ops[i])
+        if n > 0:
+            c_ops.append(np.sqrt(b.rate * n) * ops[i].dag())
+    rho0 = qutip.tensor([qutip.fock_dm(d, 0) for d in dims])
+    out = qutip.mesolve(H, rho0, times, c_ops, e_ops=[o.dag() * o for o in ops] + ops,
+                        options={"atol": atol, "rtol": rtol})
+    n = len(ops)
+    return {"occupation": np.real(np.array(out.expect[:n])),
+            "amplitude": np.array(out.expect[n:])}
