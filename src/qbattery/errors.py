@@ -31,3 +31,8 @@ class UnsupportedMethodError(QBatteryError, ValueError):
 
 class TruncationError(QBatteryError, RuntimeError):
     """A truncated Hilbert space lost more population than the tolerance allows."""
+
+
+class TruncationWarning(UserWarning):
+    """A truncated Hilbert space lost more population than the tolerance allows,
+    and the user asked for a warning instead of an error (``on_truncation = "warn"``)."""
