@@ -146,7 +146,8 @@ def mode_observables(rho: NDArray[np.complex128], space: FockSpace, model: Model
         r = reduced_state(rho, space, (i,))
         r = 0.5 * (r + r.conj().T)
         occ[i] = float(np.real(np.diagonal(r)) @ np.arange(d))
-        amp[i] = complex(np.sqrt(np.arange(1.0, d)) @ np.diagonal(r, 1))  # tr(x r) = sum r_{m,m+1}
+        # tr(x r) = sum_m sqrt(m + 1) r[m + 1, m]
+        amp[i] = complex(np.sqrt(np.arange(1.0, d)) @ np.diagonal(r, -1))
         erg[i] = ergotropy(r, mode.frequency, kind=mode.kind)
     coh = np.array([_trace_with(op, rho) for op in pairs], dtype=complex)
     return occ, amp, coh, erg

@@ -10,18 +10,20 @@ thermal state, whose Fock distribution is exact:
 level holds less than a tenth of the tolerance at the worst |alpha|^2 and n of
 the run. For qubit models this is an estimate, not a bound.
 
-*Check.* Whatever the cutoffs, the engine reports the population of every
-oscillator's top level at every integrator step and output time to a
-:class:`TruncationMonitor`: above ``truncation_tol`` an automatic cutoff is
-enlarged and the run restarted; a fixed one raises :class:`TruncationError`
-(or warns with :class:`TruncationWarning` when the user opted in).
+*Check.* Whatever the cutoffs, the engine reports every oscillator's Fock
+distribution at every integrator step and output time to a
+:class:`TruncationMonitor`. When the top level holds more than
+``truncation_tol``, an automatic cutoff is enlarged (extrapolating the decay
+of the distribution's top levels) and the run restarted; a fixed one raises
+:class:`TruncationError` (or warns with :class:`TruncationWarning` when the
+user opted in).
 """
 
 from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,7 +40,7 @@ __all__ = [
     "NeedsLargerCutoff",
     "TruncationMonitor",
     "estimate_cutoffs",
-    "grow_cutoffs",
+    "extrapolate_levels",
     "levels_needed",
     "number_distribution",
     "plan_cutoffs",
@@ -111,6 +113,8 @@ def number_distribution(amplitude2: float, occupation: float, levels: int
 def levels_needed(amplitude2: float, occupation: float, tol: float, max_levels: int) -> int:
     """Fewest levels d (<= max_levels) with P(m) <= tol for every m >= d - 1."""
     p = number_distribution(amplitude2, occupation, max_levels)
+    if 1.0 - p.sum() > tol:  # mass beyond max_levels
+        return max_levels
     above = np.flatnonzero(p > tol)
     d = int(above[-1]) + 2 if above.size else 1
     return max(MIN_LEVELS, min(d, max_levels))
@@ -121,8 +125,11 @@ def estimate_cutoffs(model: Model, stop: float, names: Iterable[str], *, tol: fl
     """Cutoffs for the oscillators ``names`` from the Gaussian twin of ``model`` on [0, stop].
 
     The twin (:meth:`Model.with_qubits_as_oscillators`) is solved exactly; each
-    mode gets :func:`levels_needed` at its largest |alpha|^2 and thermal
-    occupation, with the top level aimed at ``SAFETY * tol``.
+    mode gets :func:`levels_needed` at its largest |alpha|^2 and its largest
+    thermal occupation, with the top level aimed at ``SAFETY * tol``. A qubit
+    passes less noise on than an oscillator would, so a mode's own bath can
+    heat it more than in the twin: the occupation used is at least
+    N + (n0 - N) exp(-gamma t), the mode alone with its bath.
     """
     from ..solvers import solve  # the solver registry imports this package
 
@@ -132,32 +139,49 @@ def estimate_cutoffs(model: Model, stop: float, names: Iterable[str], *, tol: fl
     grid = np.linspace(0.0, max(stop, 0.0), ESTIMATE_POINTS) if stop > 0 else np.zeros(1)
     res = solve(model.with_qubits_as_oscillators(), grid, method="gaussian")
     fluct = res.extra["fluctuation"][1]
+    alone = {i: (rate, occ) for i, rate, occ in model.bath_terms()}
     out = {}
     for name in wanted:
         i = model.index(name)
         amp2 = float(np.max(np.abs(res.amplitude[i]) ** 2))
         occ = float(np.max(fluct[i]))
+        if model.has_qubit and i in alone:
+            rate, bath = alone[i]
+            n0 = model.modes[i].initial_occupation
+            occ = max(occ, float(np.max(bath + (n0 - bath) * np.exp(-rate * grid))))
         out[name] = levels_needed(amp2, occ, SAFETY * tol, max_cutoff)
     return out
 
 
-def grow_cutoffs(cutoffs: Mapping[str, int], names: Iterable[str], max_cutoff: int
-                 ) -> dict[str, int]:
-    """Enlarge the cutoffs of ``names`` by 30 % (at least 4 levels), up to ``max_cutoff``."""
-    out = dict(cutoffs)
-    for name in names:
-        d = out[name]
-        out[name] = min(max_cutoff, max(d + 4, math.ceil(1.3 * d)))
-    return out
+def extrapolate_levels(dim: int, top: NDArray[np.float64], target: float, max_cutoff: int
+                       ) -> int:
+    """Levels at which the top population would fall to ``target``.
+
+    ``top`` holds the populations of the three highest levels of a ``dim``-level
+    mode; the decay ratio r = p[d-2] / p[d-3] (the top level itself is distorted
+    by the truncation) is extrapolated geometrically, p[d-1+k] ~ p[d-1] r^k.
+    The result grows by at least 2 levels and at most doubles, within max_cutoff.
+    """
+    tail = float(top[-1])
+    ratio = float(top[-2] / top[-3]) if top[-3] > 0 else 0.5
+    ratio = min(max(ratio, 0.05), 0.95)
+    extra = math.ceil(math.log(target / tail) / math.log(ratio)) if tail > target else 0
+    return min(max_cutoff, max(dim + 2, min(dim + extra, 2 * dim)))
 
 
 class NeedsLargerCutoff(Exception):
-    """Raised by :class:`TruncationMonitor` when an automatic cutoff must grow."""
+    """Raised by :class:`TruncationMonitor` when automatic cutoffs must grow.
 
-    def __init__(self, modes: list[str], time: float) -> None:
-        self.modes = modes
+    Attributes:
+        cutoffs: the suggested new levels of the modes that must grow.
+        time: when the need was detected.
+    """
+
+    def __init__(self, cutoffs: dict[str, int], time: float) -> None:
+        self.cutoffs = cutoffs
         self.time = time
-        super().__init__(f"cutoffs of {', '.join(modes)} too small at t = {time:.4g}")
+        super().__init__("cutoffs too small: "
+                         + ", ".join(f"{n} -> {d}" for n, d in cutoffs.items()))
 
 
 class TruncationMonitor:
@@ -166,10 +190,19 @@ class TruncationMonitor:
     Args:
         space: the truncated space.
         options: solver options (``truncation_tol``, ``on_truncation``, ``max_cutoff``).
-        auto: names of the oscillators whose cutoff was chosen automatically; while
-            below ``max_cutoff`` they make :meth:`check` raise
-            :class:`NeedsLargerCutoff` instead of failing.
+        auto: names of the oscillators whose cutoff was chosen automatically.
+            While below ``max_cutoff`` their excess is recorded (the run goes on,
+            to learn the largest tail) and :meth:`finish` raises
+            :class:`NeedsLargerCutoff` with extrapolated cutoffs; beyond
+            ``ABORT`` times the tolerance :meth:`check` raises it at once.
+
+    Fixed cutoffs (and automatic ones at ``max_cutoff``) follow ``on_truncation``:
+    :class:`TruncationError` at the first excess, or one
+    :class:`TruncationWarning` per mode from :meth:`finish`.
     """
+
+    #: An automatic cutoff whose tail exceeds the tolerance this much stops the run at once.
+    ABORT = 1e3
 
     def __init__(self, space: FockSpace, options: SolverOptions, auto: Iterable[str] = ()
                  ) -> None:
@@ -179,9 +212,12 @@ class TruncationMonitor:
         self.max_cutoff = options.max_cutoff
         self.auto = set(auto)
         n = len(space.dims)
+        self.growable = np.array([space.names[i] in self.auto and space.dims[i] < self.max_cutoff
+                                  for i in range(n)])
         self.max_tail = np.zeros(n)
         self.worst_time = np.zeros(n)
-        self.exceeded: dict[int, tuple[float, float]] = {}
+        self.worst_top = np.zeros((n, 3))
+        self.exceeded: set[int] = set()
 
     def message(self, i: int, time: float, tail: float) -> str:
         """One line naming the mode, the time and the tail, and what to do."""
@@ -196,26 +232,36 @@ class TruncationMonitor:
                 f"(cutoff {d} levels) at t = {time:.6g}, above truncation_tol = {self.tol:g}; "
                 f"{hint}")
 
-    def check(self, time: float, tail: NDArray[np.float64]) -> None:
-        """Record the tails at ``time``; enlarge, fail or remember as the policy says."""
-        worse = tail > self.max_tail
-        self.max_tail = np.where(worse, tail, self.max_tail)
-        self.worst_time = np.where(worse, time, self.worst_time)
-        over = np.flatnonzero(tail > self.tol)
-        if not over.size:
-            return
-        names = [self.space.names[i] for i in over]
-        grow = [n for n, i in zip(names, over, strict=True)
-                if n in self.auto and self.space.dims[i] < self.max_cutoff]
-        if grow:
-            raise NeedsLargerCutoff(grow, time)
-        for i in over:
-            if self.policy == "error":
-                raise TruncationError(self.message(int(i), time, float(tail[i])))
-            self.exceeded.setdefault(int(i), (time, float(tail[i])))
+    def _suggest(self, modes: Iterable[int]) -> dict[str, int]:
+        return {self.space.names[i]: extrapolate_levels(
+                    self.space.dims[i], self.worst_top[i], SAFETY * self.tol, self.max_cutoff)
+                for i in modes}
+
+    def check(self, time: float, populations: Sequence[NDArray[np.float64]]) -> None:
+        """Record the Fock distributions of every mode at ``time`` (see the class doc)."""
+        for i in self.space.oscillators:
+            p = populations[i]
+            tail = float(p[-1])
+            if tail > self.max_tail[i]:
+                self.max_tail[i] = tail
+                self.worst_time[i] = time
+                self.worst_top[i, 3 - min(3, p.size):] = p[-3:]
+            if tail <= self.tol:
+                continue
+            if self.growable[i]:
+                self.exceeded.add(i)
+                if tail > self.ABORT * self.tol:
+                    raise NeedsLargerCutoff(self._suggest(sorted(self.exceeded)), time)
+            elif self.policy == "error":
+                raise TruncationError(self.message(i, time, tail))
+            else:
+                self.exceeded.add(i)
 
     def finish(self) -> None:
-        """Warn (``on_truncation = "warn"``) about every mode whose tail exceeded the tolerance."""
+        """End of the run: grow automatic cutoffs, or warn about fixed ones."""
+        grow = sorted(i for i in self.exceeded if self.growable[i])
+        if grow:
+            raise NeedsLargerCutoff(self._suggest(grow), float(self.worst_time[grow].max()))
         for i in sorted(self.exceeded):
             warnings.warn(self.message(i, float(self.worst_time[i]), float(self.max_tail[i])),
                           TruncationWarning, stacklevel=4)
