@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import qbattery as qb
-from qbattery.errors import ModelError, TruncationError, TruncationWarning
+from qbattery.errors import IntegrationError, ModelError, TruncationError, TruncationWarning
 from qbattery.hilbert import FockSpace, TruncationMonitor
 from qbattery.solvers import fock
 
@@ -192,3 +192,40 @@ def test_energy_bookkeeping_matches_power_balance() -> None:
     assert np.max(np.abs(r.coupling_power)) > 1e-3 and np.max(np.abs(r.heat[1])) > 1e-3
     np.testing.assert_allclose(dedt[2:-2], balance[2:-2], atol=2e-5)
     assert np.all(r.ergotropy >= -1e-10) and np.all(r.ergotropy <= r.energy + 1e-10)
+
+
+def test_driven_qubit_rabi_oscillation() -> None:
+    """A lone qubit driven at resonance: H = F sigma_x in the frame, p_e = sin^2(F t).
+
+    Times need not start at 0 (the initial state is at t = 0).
+    """
+    model = qb.Model(modes=(qb.Mode("q", "qubit"),), drives=(qb.Drive("q", F, 1.0),))
+    t = np.linspace(3.0, 40.0, 12)
+    r = qb.solve(model, t, options=qb.SolverOptions(**TIGHT))
+    assert r.method == "fock"
+    np.testing.assert_allclose(r.occupation[0], np.sin(F * t) ** 2, atol=1e-8)
+    np.testing.assert_allclose(r.ergotropy[0], r.energy[0], atol=1e-8)  # a pure state
+    np.testing.assert_allclose(r.amplitude[0], -0.5j * np.sin(2 * F * t), atol=1e-8)
+    assert r.extra["cutoff"][1].tolist() == [2] and "catalyst_purity" not in r.extra
+
+
+def test_steps_stay_stable_with_many_empty_levels() -> None:
+    """A weakly driven damped oscillator with far too many levels: slow dynamics invite long
+    steps, on which the top levels' fast coherences are unstable (explicit Runge-Kutta).
+    The step cap keeps it exact; without it the run would blow up."""
+    model = qb.Model(modes=(qb.Mode("a"),), drives=(qb.Drive("a", 0.02, 1.0),),
+                     baths=(qb.Bath("a", GAMMA),))
+    t = np.linspace(0.0, 400.0, 5)
+    r = qb.solve(model, t, method="fock", options=qb.SolverOptions(cutoff=60))
+    ref = qb.solve(model, t, method="gaussian")
+    np.testing.assert_allclose(r.energy, ref.energy, atol=1e-9)
+    np.testing.assert_allclose(r.ergotropy, ref.ergotropy, atol=1e-9)
+
+
+def test_a_blown_up_integration_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the stability cap the same run diverges; the state check must refuse it."""
+    model = qb.Model(modes=(qb.Mode("a"),), drives=(qb.Drive("a", 0.02, 1.0),),
+                     baths=(qb.Bath("a", GAMMA),))
+    monkeypatch.setattr(fock, "stable_step", lambda *args, **kw: float("inf"))
+    with pytest.raises(IntegrationError, match=r"numerical failure at t = .*trace"):
+        qb.solve(model, [0.0, 400.0], method="fock", options=qb.SolverOptions(cutoff=60))

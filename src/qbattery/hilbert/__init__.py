@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from .integrate import integrate
+from .integrate import integrate, stable_step
 from .lindblad import Lindblad, add_adjoint
 from .space import (
     FockSpace,
@@ -72,5 +72,6 @@ __all__ = [
     "plan_cutoffs",
     "reduced_state",
     "rotating_hamiltonian",
+    "stable_step",
     "tails",
 ]

@@ -65,6 +65,11 @@ class Lindblad:
         self.half_decay = half_decay
         self._cache: tuple[sp.spmatrix, sp.csr_matrix] | None = None
 
+    @property
+    def max_decay(self) -> float:
+        """Largest diagonal element of sum_c c^dag c (the fastest decay rate)."""
+        return 2.0 * float(self.half_decay.max()) if self.jumps else 0.0
+
     def generator(self, hamiltonian: sp.spmatrix) -> sp.csr_matrix:
         """-i K = -i H - (1/2) sum_c c^dag c, the left-acting part (cached for a static H)."""
         if self._cache is not None and self._cache[0] is hamiltonian:

@@ -24,6 +24,7 @@ from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
+import scipy.sparse.linalg as sla
 from numpy.typing import NDArray
 
 from ..errors import ModelError
@@ -142,6 +143,25 @@ class RotatingHamiltonian:
 
     static: sp.csr_matrix
     oscillating: tuple[tuple[float, sp.csr_matrix], ...] = ()
+
+    def spread(self) -> float:
+        """An upper bound on E_max - E_min of H(t) over all t.
+
+        Exact extreme eigenvalues of the static part (Lanczos) plus
+        2 ||V + V^T|| <= 4 sqrt(||V||_1 ||V||_inf) for each oscillating part.
+        """
+        h = self.static
+        if h.shape[0] <= 64:
+            ev = np.linalg.eigvalsh(h.toarray())
+            out = float(ev[-1] - ev[0])
+        else:
+            hi = sla.eigsh(h, k=1, which="LA", return_eigenvectors=False)[0]
+            lo = sla.eigsh(h, k=1, which="SA", return_eigenvectors=False)[0]
+            out = float(hi - lo)
+        for _, v in self.oscillating:
+            a = abs(v)
+            out += 4.0 * float(np.sqrt(a.sum(axis=0).max() * a.sum(axis=1).max()))
+        return out
 
     def at(self, t: float) -> sp.csr_matrix:
         """H(t) as a sparse matrix (real when nothing oscillates)."""

@@ -31,7 +31,7 @@ from numpy.typing import NDArray
 from scipy.special import gammaln, logsumexp
 
 from ..config import SolverOptions
-from ..errors import ModelError, TruncationError, TruncationWarning
+from ..errors import IntegrationError, ModelError, TruncationError, TruncationWarning
 from ..model import Model
 from .space import FockSpace
 
@@ -50,6 +50,8 @@ __all__ = [
 SAFETY = 0.1
 #: Fewest levels an automatic cutoff uses.
 MIN_LEVELS = 3
+#: Largest error in the trace or negative population accepted from the integrator.
+STATE_TOL = 1e-6
 #: Points of the Gaussian solution used for the estimate.
 ESTIMATE_POINTS = 513
 
@@ -238,7 +240,17 @@ class TruncationMonitor:
                 for i in modes}
 
     def check(self, time: float, populations: Sequence[NDArray[np.float64]]) -> None:
-        """Record the Fock distributions of every mode at ``time`` (see the class doc)."""
+        """Record the Fock distributions of every mode at ``time`` (see the class doc).
+
+        Also refuses a state that is no longer a state (trace off 1, or negative
+        populations, by more than ``STATE_TOL``): a numerical failure.
+        """
+        total = float(populations[0].sum())
+        lowest = min(float(p.min()) for p in populations)
+        if not abs(total - 1.0) <= STATE_TOL or not lowest >= -STATE_TOL:
+            raise IntegrationError(
+                f"numerical failure at t = {time:.6g}: trace {total:.6g}, lowest population "
+                f"{lowest:.3g}; tighten rtol/atol")
         for i in self.space.oscillators:
             p = populations[i]
             tail = float(p[-1])

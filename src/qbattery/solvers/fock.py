@@ -48,6 +48,7 @@ from ..hilbert import (
     pair_operators,
     plan_cutoffs,
     rotating_hamiltonian,
+    stable_step,
     tails,
 )
 from ..model import Model
@@ -131,7 +132,8 @@ def solve_on_space(model: Model, space: FockSpace, times: NDArray[np.float64],
     # faster for these (eigvalsh of a 532-level state: 0.07 s vs 1.05 s).
     with threadpool_limits(limits=1, user_api="blas"):
         stats = integrate(fun, rho0.ravel(), times, rtol=options.rtol, atol=options.atol,
-                          on_output=on_output, on_step=on_step, method=METHOD)
+                          on_output=on_output, on_step=on_step, method=METHOD,
+                          max_step=stable_step(ham.spread(), lind.max_decay, METHOD))
     extra: Extra = {
         "cutoff": (("mode",), np.array(space.dims)),
         "max_tail": (("mode",), monitor.max_tail.copy()),
