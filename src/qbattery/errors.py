@@ -31,3 +31,12 @@ class UnsupportedMethodError(QBatteryError, ValueError):
 
 class TruncationError(QBatteryError, RuntimeError):
     """A truncated Hilbert space lost more population than the tolerance allows."""
+
+
+class IntegrationError(QBatteryError, RuntimeError):
+    """A numerical integration produced something that is not a state (trace, positivity)."""
+
+
+class TruncationWarning(UserWarning):
+    """A truncated Hilbert space lost more population than the tolerance allows,
+    and the user asked for a warning instead of an error (``on_truncation = "warn"``)."""

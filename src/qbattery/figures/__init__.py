@@ -88,5 +88,6 @@ def reproduce(names: list[str] | tuple[str, ...] | None = None, *,
 # The import order is the order of `qbattery reproduce` and `--list`.
 # isort: off
 from . import paper as _paper  # noqa: E402,F401  (figures 3 and 4)
+from . import catalyst as _catalyst  # noqa: E402,F401  (figures 6 and 7)
 from . import multicell as _multicell  # noqa: E402,F401  (Appendix A)
 # isort: on

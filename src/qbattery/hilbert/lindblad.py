@@ -1,0 +1,126 @@
+r"""Matrix-form right-hand side of the Lindblad master equation on a Fock space.
+
+    d rho/dt = -i (K rho - rho K^dag) + sum_c c rho c^dag,   K = H - (i/2) sum_c c^dag c,
+
+for Hermitian rho. With Y = -i K rho this is Y + Y^dag + sum_c c rho c^dag, so one
+sparse product (K rho) and one transposition are needed. The jumps
+c = sqrt(rate) x_i or sqrt(rate) x_i^dag act on one mode, so c rho c^dag is a
+shifted, weighted copy of rho (no matrix product) and sum_c c^dag c is diagonal
+(folded into K). The cost per evaluation is O(nnz(H) D) memory-bound work, with
+no D^2 x D^2 superoperator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
+from .space import FockSpace, Jump
+
+__all__ = ["Lindblad", "add_adjoint"]
+
+#: Row-block size of the cache-friendly Y + Y^dag and jumps (32 was fastest at D ~ 1700).
+_BLOCK = 32
+
+
+def add_adjoint(y: NDArray[np.complex128]) -> NDArray[np.complex128]:
+    """Y + Y^dag of a square matrix, by row blocks (a plain transpose is cache-hostile)."""
+    out = np.empty_like(y)
+    n = y.shape[0]
+    for start in range(0, n, _BLOCK):
+        stop = min(start + _BLOCK, n)
+        np.add(y[start:stop], y[:, start:stop].conj().T, out=out[start:stop])
+    return out
+
+
+class Lindblad:
+    """The dissipative part of a model on a Fock space, and the full right-hand side.
+
+    Args:
+        space: the truncated product space.
+        jumps: the collapse operators (see :func:`qbattery.hilbert.jumps`).
+    """
+
+    def __init__(self, space: FockSpace, jumps: Sequence[Jump]) -> None:
+        self.space = space
+        self.jumps = tuple(jumps)
+        levels = space.levels
+        half_decay = np.zeros(space.size)
+        self._shifts: list[tuple[int, NDArray[np.float64], bool]] = []
+        for jump in self.jumps:
+            d = space.dims[jump.mode]
+            m = levels[jump.mode]
+            # c^dag c = rate n (lowering) or rate (n + 1) below the top level (raising)
+            half_decay += 0.5 * jump.rate * (np.where(m < d - 1, m + 1.0, 0.0)
+                                             if jump.raising else m)
+            # In the flat index, x_i shifts by the stride R of mode i:
+            # (x rho x^dag)[r, k] = s_r s_k rho[r + R, k + R], with s_r = sqrt(m_i(r) + 1)
+            # (0 at the top level); (x^dag rho x)[r + R, k + R] = s_r s_k rho[r, k].
+            stride = int(np.prod(space.dims[jump.mode + 1:]))
+            s = np.where(m < d - 1, np.sqrt(jump.rate * (m + 1.0)), 0.0)
+            self._shifts.append((stride, s[: space.size - stride], jump.raising))
+        self.half_decay = half_decay
+        self._cache: tuple[sp.spmatrix, sp.csr_matrix] | None = None
+
+    @property
+    def max_decay(self) -> float:
+        """Largest diagonal element of sum_c c^dag c (the fastest decay rate)."""
+        return 2.0 * float(self.half_decay.max()) if self.jumps else 0.0
+
+    def generator(self, hamiltonian: sp.spmatrix) -> sp.csr_matrix:
+        """-i K = -i H - (1/2) sum_c c^dag c, the left-acting part (cached for a static H)."""
+        if self._cache is not None and self._cache[0] is hamiltonian:
+            return self._cache[1]
+        gen = (-1j * hamiltonian - sp.diags(self.half_decay)).tocsr()
+        self._cache = (hamiltonian, gen)
+        return gen
+
+    def add_jumps(self, rho: NDArray[np.complex128], out: NDArray[np.complex128],
+                  rows: slice = slice(None)) -> None:
+        """out[rows] += (sum_c c rho c^dag)[rows]: a weighted, shifted copy of rho per jump.
+
+        Working on a block of rows keeps the temporaries in cache.
+        """
+        start, stop, _ = rows.indices(rho.shape[0])
+        for stride, s, raising in self._shifts:
+            n = s.size
+            if raising:  # target rows r + R for source rows r
+                a, b = max(start - stride, 0), min(stop - stride, n)
+                src, dst, cols, dcols = slice(a, b), slice(a + stride, b + stride), \
+                    slice(0, n), slice(stride, None)
+            else:  # target rows r for source rows r + R
+                a, b = start, min(stop, n)
+                src, dst, cols, dcols = slice(a + stride, b + stride), slice(a, b), \
+                    slice(stride, None), slice(0, n)
+            if a >= b:
+                continue
+            part = rho[src, cols] * s[None, :]
+            part *= s[a:b, None]
+            out[dst, dcols] += part
+
+    def rhs(self, rho: NDArray[np.complex128], hamiltonian: sp.spmatrix
+            ) -> NDArray[np.complex128]:
+        """d rho/dt for the (D, D) Hermitian matrix ``rho`` and the Hamiltonian matrix.
+
+        Computes Y = -i K rho (one sparse product), then Y + Y^dag + sum_c c rho c^dag
+        by blocks of rows, so that the transposition and the jumps stay in cache.
+
+        Args:
+            rho: density matrix (C-contiguous).
+            hamiltonian: H at the current time (sparse; real or complex).
+
+        Returns:
+            -i [H, rho] + sum_c D[c] rho, a new (D, D) array.
+        """
+        y = np.asarray(self.generator(hamiltonian) @ rho)
+        out = np.empty_like(y)
+        dim = y.shape[0]
+        for start in range(0, dim, _BLOCK):
+            rows = slice(start, min(start + _BLOCK, dim))
+            np.add(y[rows], y[:, rows].conj().T, out=out[rows])
+            if self._shifts:
+                self.add_jumps(rho, out, rows)
+        return out

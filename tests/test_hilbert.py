@@ -1,0 +1,162 @@
+"""Building blocks of the density-matrix engines against dense, independent formulas."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.linalg as sla
+
+import qbattery as qb
+from qbattery.errors import ModelError
+from qbattery.hilbert import (
+    FockSpace,
+    Lindblad,
+    displaced_thermal,
+    initial_state,
+    jump_operator,
+    jumps,
+    levels_needed,
+    number_distribution,
+    plan_cutoffs,
+    rotating_hamiltonian,
+)
+
+
+def _random_state(dim: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(dim, dim)) + 1j * rng.normal(size=(dim, dim))
+    rho = x @ x.conj().T
+    return rho / np.trace(rho)
+
+
+def _dense_network(model: qb.Model, dims: tuple[int, ...], t: float
+                   ) -> tuple[np.ndarray, list[np.ndarray]]:
+    """H(t) and collapse operators written directly from the model's equations (dense)."""
+    def low(d: int) -> np.ndarray:
+        return np.diag(np.sqrt(np.arange(1.0, d)), 1)
+
+    def emb(op: np.ndarray, i: int) -> np.ndarray:
+        out = np.ones((1, 1))
+        for k, d in enumerate(dims):
+            out = np.kron(out, op if k == i else np.eye(d))
+        return out
+
+    x = [emb(low(d), i) for i, d in enumerate(dims)]
+    wr = model.frame_frequency
+    h = sum((m.frequency - wr) * x[i].T @ x[i] for i, m in enumerate(model.modes))
+    for c in model.couplings:
+        i, j = model.index(c.between[0]), model.index(c.between[1])
+        h = h + c.strength * (x[i] @ x[j].T + x[i].T @ x[j])
+    h = h.astype(complex)
+    for d in model.drives:
+        k = model.index(d.mode)
+        ph = np.exp(-1j * (d.frequency - wr) * t)
+        h = h + d.amplitude * (ph * x[k] + np.conj(ph) * x[k].T)
+    cs = []
+    for b in model.baths:
+        k = model.index(b.mode)
+        n = b.occupation_at(model.modes[k].frequency)
+        cs.append(np.sqrt(b.rate * (n + 1)) * x[k])
+        if n > 0:
+            cs.append(np.sqrt(b.rate * n) * x[k].T)
+    return h, cs
+
+
+def _rich_model() -> qb.Model:
+    """Detuned modes, a thermal qubit bath, a second drive at another frequency."""
+    return qb.Model(
+        modes=(qb.Mode("charger", frequency=1.0), qb.Mode("catalyst", "qubit", 1.1),
+               qb.Mode("battery", frequency=0.95)),
+        couplings=(qb.Coupling(("charger", "catalyst"), 0.2),
+                   qb.Coupling(("battery", "catalyst"), 0.3)),
+        drives=(qb.Drive("charger", 0.1, 1.0), qb.Drive("battery", 0.07, 1.2)),
+        baths=(qb.Bath("charger", 0.05, occupation=0.7), qb.Bath("catalyst", 0.03, occupation=0.4),
+               qb.Bath("battery", 0.02, temperature=0.8)),
+    )
+
+
+def test_qubit_lowering_is_sigma_minus() -> None:
+    space = FockSpace(("q",), ("qubit",), (2,))
+    np.testing.assert_array_equal(space.lowering(0).toarray(), [[0, 1], [0, 0]])
+
+
+@pytest.mark.parametrize("t", [0.0, 3.7])
+def test_lindblad_rhs_matches_dense_master_equation(t: float) -> None:
+    model = _rich_model()
+    space = FockSpace.of(model, {"charger": 4, "battery": 3})
+    ham = rotating_hamiltonian(model, space)
+    lind = Lindblad(space, jumps(model))
+    rho = _random_state(space.size)
+    h, cs = _dense_network(model, space.dims, t)
+    ref = -1j * (h @ rho - rho @ h)
+    for c in cs:
+        cd = c.conj().T
+        ref += c @ rho @ cd - 0.5 * (cd @ c @ rho + rho @ cd @ c)
+    np.testing.assert_allclose(ham.at(t).toarray(), h, atol=1e-14)
+    np.testing.assert_allclose(lind.rhs(rho, ham.at(t)), ref, atol=1e-13)
+    ops = [jump_operator(space, j).toarray() for j in jumps(model)]
+    assert len(ops) == len(cs)
+    for a, b in zip(ops, cs, strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-14)
+
+
+def test_truncated_lindbladian_preserves_trace_and_hermiticity() -> None:
+    model = _rich_model()
+    space = FockSpace.of(model, {"charger": 5, "battery": 4})
+    lind = Lindblad(space, jumps(model))
+    rho = _random_state(space.size, seed=3)
+    d = lind.rhs(rho, rotating_hamiltonian(model, space).at(1.3))
+    assert abs(np.trace(d)) < 1e-14
+    np.testing.assert_allclose(d, d.conj().T, atol=1e-15)
+
+
+@pytest.mark.parametrize(("amp", "occ"), [(0.0, 0.0), (2.0 - 1.0j, 0.0), (0.0, 1.3),
+                                          (1.5 + 0.5j, 0.6)])
+def test_displaced_thermal_state_and_its_number_distribution(amp: complex, occ: float) -> None:
+    """The exact Laguerre formula against D(alpha) rho_th D(alpha)^dag built in a big space."""
+    big = 160
+    a = np.diag(np.sqrt(np.arange(1.0, big)), 1)
+    r = occ / (1 + occ)
+    rho = np.diag((1 - r) * r ** np.arange(big)).astype(complex)
+    disp = sla.expm(amp * a.T - np.conj(amp) * a)
+    ref = disp @ rho @ disp.conj().T
+    p = number_distribution(abs(amp) ** 2, occ, 40)
+    np.testing.assert_allclose(p, np.real(np.diag(ref))[:40], rtol=1e-8, atol=1e-15)
+    d = 30
+    state = displaced_thermal(occ, amp, d)
+    assert np.trace(state).real == pytest.approx(1.0, abs=1e-14)
+    np.testing.assert_allclose(state, ref[:d, :d] / np.trace(ref[:d, :d]).real, atol=1e-12)
+    # moments of the untruncated state
+    if occ < 1:
+        m = np.arange(d)
+        assert state.diagonal().real @ m == pytest.approx(abs(amp) ** 2 + occ, rel=1e-6)
+        assert np.sqrt(np.arange(1.0, d)) @ np.diagonal(state, -1) == pytest.approx(amp, abs=1e-6)
+
+
+def test_levels_needed_is_the_smallest_safe_cutoff() -> None:
+    tol = 1e-7
+    d = levels_needed(4.0, 0.5, tol, 120)
+    p = number_distribution(4.0, 0.5, 120)
+    assert np.all(p[d - 1:] <= tol)
+    assert p[d - 2] > tol
+    assert levels_needed(1e4, 0.0, tol, 50) == 50  # capped at max_levels
+
+
+def test_initial_state_is_the_product_state() -> None:
+    model = qb.Model(modes=(qb.Mode("a", initial_occupation=0.3, initial_amplitude=0.5j),
+                            qb.Mode("q", "qubit", initial_occupation=0.25)))
+    space = FockSpace.of(model, {"a": 12})
+    rho = initial_state(model, space)
+    np.testing.assert_allclose(rho, np.kron(displaced_thermal(0.3, 0.5j, 12),
+                                            np.diag([0.75, 0.25])), atol=1e-15)
+
+
+def test_cutoff_plan_validates_the_table() -> None:
+    model = qb.catalytic_model(0.2, 0.2, 0.1, 0.05)
+    assert plan_cutoffs(model, "auto").auto == ("charger", "battery")
+    plan = plan_cutoffs(model, {"battery": 7, "catalyst": 2})
+    assert plan.fixed == {"battery": 7} and plan.auto == ("charger",)
+    with pytest.raises(ModelError, match=r"cutoff\.batery: unknown mode 'batery'"):
+        plan_cutoffs(model, {"batery": 7})
+    with pytest.raises(ModelError, match=r"cutoff\.catalyst: 'catalyst' is a qubit"):
+        plan_cutoffs(model, {"catalyst": 3})
