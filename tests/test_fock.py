@@ -20,8 +20,8 @@ G, F, GAMMA = 0.2, 0.1, 0.05
 TIGHT = {"rtol": 1e-10, "atol": 1e-12}
 
 
-def test_auto_picks_fock_for_qubits_and_gaussian_for_oscillators() -> None:
-    assert qb.choose_method(qb.catalytic_model(G, G, F, GAMMA)) == "fock"
+def test_auto_picks_displaced_for_qubits_and_gaussian_for_oscillators() -> None:
+    assert qb.choose_method(qb.catalytic_model(G, G, F, GAMMA)) == "displaced"
     assert qb.choose_method(qb.catalytic_model(G, G, F, GAMMA, catalyst="oscillator")) \
         == "gaussian"
     assert "fock" in qb.methods()
@@ -38,11 +38,20 @@ def test_undamped_bare_model_closed_form() -> None:
     assert np.all(r.extra["max_tail"][1] <= 1e-6)
 
 
-@pytest.mark.parametrize(("drive", "n_th"), [(F, 0.0), (F / 2, 0.1)])
-def test_oscillator_catalyst_matches_gaussian_solver(drive: float, n_th: float) -> None:
-    """Acceptance: Fock agrees with the exact Gaussian solver to 1e-6 at converged cutoffs."""
+@pytest.mark.parametrize(("drive", "n_th", "detuned"), [(F, 0.0, False), (F / 2, 0.1, False),
+                                                      (F / 2, 0.0, True)])
+def test_oscillator_catalyst_matches_gaussian_solver(drive: float, n_th: float,
+                                                     detuned: bool) -> None:
+    """Acceptance: Fock agrees with the exact Gaussian solver to 1e-6 at converged cutoffs.
+
+    ``detuned`` adds a second drive at 1.1 omega on the battery: the Hamiltonian
+    is then time dependent in every frame, and the two engines must agree on the
+    sign convention F (exp(i delta t) x + exp(-i delta t) x^dag).
+    """
     model = qb.catalytic_model(G, G, drive, GAMMA, GAMMA, n_th, catalyst="oscillator",
                                omega_q=1.05)
+    if detuned:
+        model = replace(model, drives=(*model.drives, qb.Drive("battery", 0.03, 1.1)))
     t = np.linspace(0.0, 10.0, 6)
     r = qb.solve(model, t, method="fock",
                  options=qb.SolverOptions(truncation_tol=1e-8, **TIGHT))

@@ -73,7 +73,7 @@ class QutipProblem:
 
 def _phase(delta: float, sign: int) -> Callable[[float], complex]:
     def coefficient(t: float) -> complex:
-        return complex(np.exp(-1j * sign * delta * t))
+        return complex(np.exp(1j * sign * delta * t))
     return coefficient
 
 

@@ -147,7 +147,10 @@ class Coupling:
 
 @dataclass(frozen=True)
 class Drive:
-    """Coherent drive F (exp(-i omega_f t) x + exp(i omega_f t) x^dag) on one mode."""
+    """Coherent drive F (exp(i omega_f t) x + exp(-i omega_f t) x^dag) on one mode.
+
+    Resonant with a mode of frequency omega_f (see the module docstring for the
+    sign convention and the paper's typo)."""
 
     mode: str
     amplitude: float

@@ -49,7 +49,8 @@ def stable_step(spread: float, decay: float, method: str = "DOP853") -> float:
 def integrate(fun: Callable[[float, State], State], y0: State, times: NDArray[np.float64], *,
               rtol: float, atol: float, on_output: Callable[[int, float, State], None],
               on_step: Callable[[float, State], None] | None = None,
-              method: str = "DOP853", max_step: float = float("inf")) -> dict[str, int]:
+              method: str = "DOP853",
+              max_step: float | Callable[[State], float] = float("inf")) -> dict[str, int]:
     """Integrate dy/dt = fun(t, y) from t = 0 and report y at each of ``times``.
 
     Args:
@@ -62,7 +63,9 @@ def integrate(fun: Callable[[float, State], State], y0: State, times: NDArray[np
         on_step: called after every accepted step as ``on_step(t, y)``; it may
             raise to stop the run.
         method: a SciPy explicit Runge-Kutta method (``"DOP853"`` or ``"RK45"``).
-        max_step: largest step (see :func:`stable_step`).
+        max_step: largest step (see :func:`stable_step`), or a function of the
+            current state giving it (re-evaluated after every step, for a
+            generator that changes with the state).
 
     Returns:
         Statistics: accepted ``steps`` and right-hand side evaluations ``nfev``.
@@ -73,8 +76,9 @@ def integrate(fun: Callable[[float, State], State], y0: State, times: NDArray[np
         k += 1
     if k == times.size:
         return {"steps": 0, "nfev": 0}
+    cap = max_step if callable(max_step) else None
     solver = INTEGRATORS[method](fun, 0.0, y0, float(times[-1]), rtol=rtol, atol=atol,
-                                     max_step=max_step)
+                                     max_step=max_step if cap is None else cap(y0))
     steps = 0
     while k < times.size:
         message = solver.step()
@@ -83,6 +87,8 @@ def integrate(fun: Callable[[float, State], State], y0: State, times: NDArray[np
         steps += 1
         if on_step is not None:
             on_step(solver.t, solver.y)
+        if cap is not None:
+            solver.max_step = cap(solver.y)
         dense = None
         while k < times.size and times[k] <= solver.t:
             if times[k] == solver.t:

@@ -18,7 +18,7 @@ oscillate. All operators are real sparse matrices; only the phases are complex.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -28,7 +28,7 @@ import scipy.sparse.linalg as sla
 from numpy.typing import NDArray
 
 from ..errors import ModelError
-from ..model import Model
+from ..model import Drive, Model
 
 __all__ = ["FockSpace", "Jump", "RotatingHamiltonian", "jumps", "rotating_hamiltonian"]
 
@@ -134,7 +134,10 @@ def jump_operator(space: FockSpace, jump: Jump) -> sp.csr_matrix:
 
 @dataclass(frozen=True)
 class RotatingHamiltonian:
-    """H(t) = static + sum_(delta, V) (exp(-i delta t) V + exp(i delta t) V^T), V real.
+    """H(t) = static + sum_(delta, V) (exp(i delta t) V + exp(-i delta t) V^T), V real.
+
+    V = F x for a drive detuned by delta from the frame (the convention of
+    :mod:`qbattery.model`: F (exp(i delta t) x + exp(-i delta t) x^dag)).
 
     Args:
         static: the time-independent part (real, sparse).
@@ -169,13 +172,21 @@ class RotatingHamiltonian:
             return self.static
         h = self.static.astype(complex)
         for delta, v in self.oscillating:
-            phase = np.exp(-1j * delta * t)
+            phase = np.exp(1j * delta * t)
             h = h + phase * v + np.conj(phase) * v.T
         return h.tocsr()
 
 
-def rotating_hamiltonian(model: Model, space: FockSpace) -> RotatingHamiltonian:
-    """The network Hamiltonian in the frame rotating at ``model.frame_frequency``."""
+def rotating_hamiltonian(model: Model, space: FockSpace, *,
+                         drives: Sequence[Drive] | None = None) -> RotatingHamiltonian:
+    """The network Hamiltonian in the frame rotating at ``model.frame_frequency``.
+
+    Args:
+        model: the network.
+        space: its truncated space.
+        drives: the drives to include (default: all of the model's; the frame
+            stays ``model.frame_frequency`` either way).
+    """
     wr = model.frame_frequency
     xs = space.lowering_operators
     h = sp.csr_matrix((space.size, space.size))
@@ -187,7 +198,7 @@ def rotating_hamiltonian(model: Model, space: FockSpace) -> RotatingHamiltonian:
         hop = xs[i] @ xs[j].T
         h = h + c.strength * (hop + hop.T)
     groups: dict[float, sp.csr_matrix] = {}
-    for d in model.drives:
+    for d in model.drives if drives is None else drives:
         v = d.amplitude * xs[model.index(d.mode)]
         delta = d.frequency - wr
         if delta == 0.0:

@@ -137,5 +137,6 @@ def solve(model: Model, times: ArrayLike, *, method: str | None = None,
                   extra=out.extra, stats={"solve_seconds": seconds, **out.stats}, **flows)
 
 
+from . import displaced as _displaced  # noqa: E402,F401  (registers the engine)
 from . import fock as _fock  # noqa: E402,F401  (registers the engine)
 from . import gaussian as _gaussian  # noqa: E402,F401  (registers the engine)

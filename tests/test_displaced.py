@@ -1,0 +1,131 @@
+"""The displaced-frame solver against QuTiP, the Fock solver, the Gaussian solver,
+and its own frame invariant (<a'> stays zero)."""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+
+import numpy as np
+import pytest
+from conftest import qutip_reference
+
+import qbattery as qb
+from qbattery.errors import TruncationWarning
+
+TIGHT = qb.SolverOptions(truncation_tol=1e-9, rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.parametrize(("n_th", "gamma_q", "cutoff"), [(0.0, 0.0, 14), (0.0, 0.05, 14),
+                                                         (0.3, 0.0, 18)],
+                         ids=["fig6a-like", "fig7-like", "thermal"])
+def test_qubit_catalyst_matches_qutip(n_th: float, gamma_q: float, cutoff: int) -> None:
+    """Eq. 15 at small drive (F = 0.05) up to g t = 6: agreement to 1e-6 with mesolve."""
+    pytest.importorskip("qutip")
+    model = qb.catalytic_model(0.2, 0.2, 0.05, 0.05, gamma_q, n_th)
+    t = np.linspace(0.0, 30.0, 31)
+    ref = qutip_reference(model, t, cutoff)
+    r = qb.solve(model, t, method="displaced", options=TIGHT)
+    np.testing.assert_allclose(r.occupation, ref["occupation"], atol=1e-6)
+    np.testing.assert_allclose(r.amplitude, ref["amplitude"], atol=1e-6)
+
+
+def test_frame_follows_the_mean() -> None:
+    """<a'> = <a> - alpha stays at truncation level; a sign error in the frame term
+    (linear terms adding instead of cancelling) makes it of order |alpha|."""
+    model = qb.catalytic_model(0.2, 0.2, 0.1, 0.05)
+    t = np.linspace(0.0, 100.0, 51)
+    r = qb.solve(model, t, method="displaced")
+    alpha = r.extra["displacement"][1]
+    osc = [model.index("charger"), model.index("battery")]
+    assert np.max(np.abs(alpha[osc])) > 1.0
+    assert np.max(np.abs(r.amplitude[osc] - alpha[osc])) < 1e-5
+
+
+def test_agrees_with_fock_solver() -> None:
+    """Unequal couplings, detuned and damped thermal qubit: every observable, to 1e-6.
+
+    (The oscillator catalyst is checked against the exact Gaussian solver below.)
+    """
+    model = qb.catalytic_model(0.25, 0.15, 0.08, 0.05, 0.02, 0.2, omega_q=1.03)
+    t = np.linspace(0.0, 40.0, 21)
+    d = qb.solve(model, t, method="displaced", options=TIGHT)
+    f = qb.solve(model, t, method="fock", options=TIGHT)
+    np.testing.assert_allclose(d.occupation, f.occupation, atol=1e-6)
+    np.testing.assert_allclose(d.ergotropy, f.ergotropy, atol=1e-6)
+    np.testing.assert_allclose(d.amplitude, f.amplitude, atol=1e-6)
+    for key in ("catalyst_purity", "mutual_information_catalyst_battery",
+                "log_negativity_catalyst_charger", "catalyst_ground_fidelity"):
+        np.testing.assert_allclose(d.extra[key][1], f.extra[key][1], atol=1e-6)
+
+
+@pytest.mark.parametrize("detuned_drive", [False, True])
+def test_oscillator_catalyst_matches_gaussian(detuned_drive: bool) -> None:
+    """An all-oscillator network, thermal noise and detuned catalyst: exact moments.
+
+    With a second drive at 1.1 omega on the battery the frame's displacement
+    equation and the Gaussian solver must share the drive's sign convention.
+    """
+    model = qb.catalytic_model(0.2, 0.13, 0.1, 0.05, 0.02, 0.5, catalyst="oscillator",
+                               omega_q=1.05)
+    if detuned_drive:
+        model = dataclasses.replace(model, drives=(*model.drives,
+                                                   qb.Drive("battery", 0.04, 1.1)))
+    t = np.linspace(0.0, 60.0, 31)
+    g = qb.solve(model, t, method="gaussian")
+    d = qb.solve(model, t, method="displaced", options=qb.SolverOptions(truncation_tol=1e-8))
+    scale = np.max(g.occupation)
+    assert np.max(np.abs(d.occupation - g.occupation)) < 1e-5 * scale
+    assert np.max(np.abs(d.ergotropy - g.ergotropy)) < 1e-5 * scale
+
+
+def test_two_cells_and_detuned_qubit_drive_against_fock() -> None:
+    """Multi-cell network with unequal couplings, a drive at another frequency on the qubit."""
+    model = qb.multicell_model(0.2, [0.1, 0.25], 0.05, 0.05, 0.0, 0.0)
+    model = dataclasses.replace(model, drives=(*model.drives, qb.Drive("catalyst", 0.02, 1.1)))
+    t = np.linspace(0.0, 30.0, 16)
+    d = qb.solve(model, t, method="displaced", options=TIGHT)
+    f = qb.solve(model, t, method="fock", options=TIGHT)
+    np.testing.assert_allclose(d.occupation, f.occupation, atol=1e-6)
+    np.testing.assert_allclose(d.ergotropy, f.ergotropy, atol=1e-6)
+
+
+def test_invariants_and_energy_bookkeeping() -> None:
+    model = qb.catalytic_model(0.2, 0.2, 0.1, 0.05, 0.05, 0.0)
+    t = np.linspace(0.0, 40.0, 2001)
+    r = qb.solve(model, t, method="displaced", options=TIGHT)
+    assert np.all(r.ergotropy >= -1e-9)
+    assert np.all(r.ergotropy <= r.energy + 1e-9)
+    dedt = np.gradient(r.energy.sum(0), t, edge_order=2)
+    assert np.max(np.abs(dedt - r.power_balance())) < 1e-5
+
+
+def test_cutoff_grows_and_resumes() -> None:
+    """Starting from a deliberately small automatic cutoff, the solver grows it mid-run."""
+    model = qb.catalytic_model(0.2, 0.2, 0.1, 0.05)
+    t = np.linspace(0.0, 150.0, 31)
+    r = qb.solve(model, t, method="displaced")
+    assert r.stats["cutoff_growths"] >= 1
+    assert np.all(r.extra["max_tail"][1] <= 1e-6)
+    used = r.extra["cutoff_at"][1][model.index("battery")]
+    assert used[-1] > used[0]
+    fixed = qb.solve(model, t, method="displaced",
+                     options=qb.SolverOptions(cutoff=int(r.extra["cutoff"][1].max())))
+    np.testing.assert_allclose(r.occupation, fixed.occupation, atol=5e-6)
+
+
+def test_small_fixed_cutoff_is_never_silent() -> None:
+    model = qb.catalytic_model(0.2, 0.2, 0.1, 0.05)
+    t = np.linspace(0.0, 100.0, 11)
+    with pytest.raises(qb.TruncationError, match=r"mode '(charger|battery)' has population"):
+        qb.solve(model, t, method="displaced", options=qb.SolverOptions(cutoff=3))
+    with pytest.warns(TruncationWarning, match="top Fock level"):
+        qb.solve(model, t, method="displaced",
+                 options=qb.SolverOptions(cutoff=3, on_truncation="warn"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        qb.solve(model, t[:3], method="displaced")
+
+
+def test_auto_prefers_displaced_for_qubits() -> None:
+    assert qb.choose_method(qb.catalytic_model(0.2, 0.2, 0.1)) == "displaced"
