@@ -1,0 +1,230 @@
+"""Running a sweep: in-process, on a local process pool, or on a Dask cluster.
+
+Workers only compute (:func:`~qbattery.sweeps.plan.compute_tile`); the calling
+process alone writes the store, one finished tile at a time, so a tile is
+written once whatever happens to the workers. On a Dask cluster a worker lost
+mid-sweep has its tasks rerun by the scheduler; their results arrive once, as
+for any task. Finished tiles found in the store are never recomputed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor
+from concurrent.futures import wait as wait_futures
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+from numpy.typing import NDArray
+
+from ..errors import ModelError, QBatteryError
+from .plan import SweepPlan, compute_tile
+from .store import SweepStore, fingerprint, open_sweep
+
+_SCHEDULER = re.compile(r"^tcp://(\[[0-9a-fA-F:]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$")
+
+Results = dict[str, NDArray[np.float64]]
+#: submit(tile index) -> future;  wait(futures) -> (finished, pending)
+Submit = Callable[[int], Any]
+Wait = Callable[[list[Any]], tuple[set[Any], set[Any]]]
+
+
+def default_workers() -> int:
+    """Number of cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover  (not Linux)
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class SweepOptions:
+    """How to run a sweep.
+
+    Args:
+        workers: local worker processes (default: the number of cores; 1 runs in-process).
+        scheduler: address ``tcp://HOST:PORT`` of a running Dask distributed scheduler
+            (its workers need qbattery installed); excludes ``workers``.
+        progress: show a progress bar with ETA when stderr is a terminal.
+    """
+
+    workers: int | None = None
+    scheduler: str | None = None
+    progress: bool = False
+
+    def __post_init__(self) -> None:
+        w = self.workers
+        if w is not None and (isinstance(w, bool) or not isinstance(w, int) or w < 1):
+            raise ModelError("--workers", f"expected an integer >= 1, got {w!r}")
+        if self.scheduler is not None:
+            if w is not None:
+                raise ModelError("--scheduler", "give --workers or --scheduler, not both")
+            m = _SCHEDULER.match(str(self.scheduler))
+            if not m or not 0 < int(m.group(2)) < 65536:
+                raise ModelError("--scheduler", "expected tcp://HOST:PORT, got "
+                                 f"{self.scheduler!r}")
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    """What a run did: where the results are and how much was computed."""
+
+    path: Path
+    points: int
+    computed_points: int
+    reused_points: int
+    seconds: float
+    executor: str
+
+    def dataset(self) -> xr.Dataset:
+        """The results (lazy; ``.load()`` to read them all)."""
+        return open_sweep(self.path)
+
+
+def _tile_points(plan: SweepPlan, i: int) -> int:
+    return int(np.prod([s.stop - s.start for s in plan.tile_slices(i)]))
+
+
+def _init_worker() -> None:
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1)  # one BLAS thread per worker process
+
+
+@contextmanager
+def _local_pool(plan: SweepPlan, workers: int) -> Iterator[tuple[Submit, Wait]]:
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["qbattery.sweeps.plan"])
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker)
+    try:
+        def wait(fs: list[Future[Results]]) -> tuple[set[Any], set[Any]]:
+            done, pending = wait_futures(fs, return_when=FIRST_COMPLETED)
+            return set(done), set(pending)
+
+        yield (lambda i: pool.submit(compute_tile, plan, i)), wait
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+@contextmanager
+def _dask(plan: SweepPlan, address: str) -> Iterator[tuple[Submit, Wait]]:
+    from distributed import Client
+    from distributed import wait as wait_dask
+
+    try:
+        client = Client(address, timeout="20s", set_as_default=False)
+    except OSError as err:
+        raise ModelError("--scheduler", f"cannot connect to {address}: {err}") from None
+    try:
+        remote_plan = client.scatter(plan, broadcast=True, hash=False)
+        tag = fingerprint(plan)["vary"]
+
+        def submit(i: int) -> Any:
+            return client.submit(compute_tile, remote_plan, i, key=f"qbattery-tile-{tag}-{i}")
+
+        def wait(fs: list[Any]) -> tuple[set[Any], set[Any]]:
+            done, pending = wait_dask(fs, return_when="FIRST_COMPLETED")
+            return set(done), set(pending)
+
+        yield submit, wait
+    finally:
+        client.close()
+
+
+def _progress_bar(plan: SweepPlan, done_points: int, enabled: bool) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(total=plan.size, initial=done_points, unit="pt", desc="sweep",
+                disable=not (enabled and sys.stderr.isatty()), file=sys.stderr,
+                dynamic_ncols=True, smoothing=0.1)
+
+
+def run_sweep(plan: SweepPlan, out: str | Path, *,
+              options: SweepOptions | None = None) -> SweepReport:
+    """Compute every unfinished tile of ``plan`` and store it in the Zarr store ``out``.
+
+    A store left by an interrupted run of the same sweep is resumed: its
+    finished tiles are kept and only the others are computed.
+
+    Args:
+        plan: the sweep.
+        out: the store (a folder, conventionally ``NAME.zarr``).
+        options: where to compute (default: a local pool of one process per core).
+
+    Returns:
+        A :class:`SweepReport`; ``report.dataset()`` opens the results.
+    """
+    opts = SweepOptions() if options is None else options
+    start = time.perf_counter()
+    with SweepStore.open(out, plan) as store:
+        finished = store.done_tiles()
+        todo = [i for i in range(plan.n_tiles) if i not in finished]
+        reused = sum(_tile_points(plan, i) for i in finished)
+        computed = 0
+        workers = opts.workers or default_workers()
+        executor = (f"dask {opts.scheduler}" if opts.scheduler
+                    else "in-process" if workers == 1 or len(todo) <= 1
+                    else f"local pool of {min(workers, len(todo))}")
+        with _progress_bar(plan, reused, opts.progress) as bar:
+            if not todo:
+                pass
+            elif opts.scheduler is None and (workers == 1 or len(todo) == 1):
+                for i in todo:
+                    store.write(i, compute_tile(plan, i))
+                    computed += _tile_points(plan, i)
+                    bar.update(_tile_points(plan, i))
+            else:
+                backend = (_dask(plan, opts.scheduler) if opts.scheduler
+                           else _local_pool(plan, min(workers, len(todo))))
+                window = 2 * workers + 2
+                with backend as (submit, wait):
+                    for i in _drain(todo, submit, wait, window, store):
+                        computed += _tile_points(plan, i)
+                        bar.update(_tile_points(plan, i))
+    return SweepReport(Path(out), plan.size, computed, reused,
+                       time.perf_counter() - start, executor)
+
+
+def _drain(todo: list[int], submit: Submit, wait: Wait, window: int,
+           store: SweepStore) -> Iterator[int]:
+    """Keep up to ``window`` tiles in flight; store each as it finishes and yield its index."""
+    queue = iter(todo)
+    pending: dict[Any, int] = {}
+    try:
+        while True:
+            while len(pending) < window and (i := next(queue, None)) is not None:
+                pending[submit(i)] = i
+            if not pending:
+                return
+            finished, _ = wait(list(pending))
+            for future in finished:
+                i = pending.pop(future)
+                store.write(i, _result(future, i))
+                yield i
+    finally:
+        for future in pending:
+            future.cancel()
+
+
+def _result(future: Any, i: int) -> Results:
+    try:
+        return dict(future.result())
+    except QBatteryError:
+        raise
+    except Exception as err:
+        name = type(err).__name__
+        if name in ("KilledWorker", "BrokenProcessPool"):
+            raise QBatteryError(f"worker lost while computing tile {i} ({name}); finished "
+                                "points are saved: run the same command again to resume") \
+                from None
+        raise

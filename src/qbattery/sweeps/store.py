@@ -1,0 +1,234 @@
+"""The Zarr store of a sweep: created atomically, written tile by tile, resumable.
+
+Layout (Zarr format 2, readable with ``xarray.open_zarr``): one dimension per
+``--vary`` axis (named by its PATH), ``mode`` and ``time``; variables
+``energy``/``ergotropy`` (axes..., mode, time), their maxima over the window and
+the times of those maxima (axes..., mode), and ``done`` (axes...), 1 where a
+point is finished. Every data variable is chunked by tile.
+
+Never losing work, never mixing:
+
+* The store is built in a temporary folder (metadata, coordinates, ``done`` = 0,
+  data unwritten so it reads as NaN) and renamed into place: it either does not
+  exist or is complete and readable.
+* A finished tile's data chunks are written first, then its ``done`` chunk.
+  Zarr's local store writes every chunk to a temporary file and renames it, so a
+  kill at any moment leaves each chunk either old or new; a tile whose ``done``
+  chunk is set has all its data. Unfinished tiles read as NaN and are recomputed
+  by the next run (leftover ``*.partial`` temporary files are removed).
+* The root attributes hold a fingerprint of the model, time grid, solver
+  options, axes, output times, tiling and qbattery version; a run whose
+  fingerprint differs is refused and told which parts differ.
+* An exclusive lock (``flock``, released by the kernel even on SIGKILL) keeps
+  two sweeps from writing one store at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+import numpy as np
+import xarray as xr
+from numpy.typing import NDArray
+
+from .. import __version__
+from ..config import dumps_toml
+from ..errors import ModelError
+from .plan import MAX_VARIABLES, TIME_VARIABLES, SweepPlan
+
+LOCK_NAME = ".qbattery-lock"
+_PART_NAMES = {
+    "model": "model", "time": "[time] grid", "solver": "[solver] options",
+    "vary": "--vary axes", "at": "--at times", "tiling": "tiling", "version": "qbattery version",
+}
+
+
+def _sha(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def fingerprint(plan: SweepPlan) -> dict[str, str]:
+    """Hashes of everything that determines a sweep's numbers, by part."""
+    sim = plan.simulation
+    return {
+        "model": _sha(repr(sim.model)),
+        "time": _sha([sim.time.stop, sim.time.points]),
+        "solver": _sha(repr(sim.solver)),
+        "vary": _sha([[a.name, a.path.canonical, list(a.values)] for a in plan.axes]),
+        "at": _sha(None if plan.at is None else list(plan.at)),
+        "tiling": _sha(list(plan.tile)),
+        "version": _sha(__version__),
+    }
+
+
+def _template(plan: SweepPlan) -> xr.Dataset:
+    import dask.array as da
+
+    model = plan.model
+    n, nt = len(model.modes), plan.output_times.size
+    dims = tuple(a.name for a in plan.axes)
+    coords: dict[str, Any] = {a.name: (a.name, a.array, {"path": a.path.canonical})
+                              for a in plan.axes}
+    coords["mode"] = ("mode", list(model.names))
+    coords["kind"] = ("mode", [m.kind for m in model.modes])
+    coords["time"] = ("time", plan.output_times, {"units": "1/omega"})
+
+    def empty(extra: tuple[int, ...]) -> Any:
+        return da.full(plan.shape + extra, np.nan, chunks=plan.tile + extra)
+
+    long = {"energy": "local energy omega <n>", "ergotropy": "ergotropy (Eq. 5)"}
+    data: dict[str, Any] = {}
+    for name in TIME_VARIABLES:
+        data[name] = ((*dims, "mode", "time"), empty((n, nt)),
+                      {"long_name": long[name], "units": "omega"})
+        data[f"max_{name}"] = ((*dims, "mode"), empty((n,)),
+                               {"long_name": f"maximum of the {name} over the window",
+                                "units": "omega"})
+        data[f"time_of_max_{name}"] = ((*dims, "mode"), empty((n,)),
+                                       {"long_name": f"time of the maximum {name}",
+                                        "units": "1/omega"})
+    data["done"] = (dims, da.zeros(plan.shape, dtype="uint8", chunks=plan.tile),
+                    {"long_name": "1 where the point is finished"})
+    attrs = {
+        "qbattery_sweep": 1,
+        "model": dumps_toml(plan.simulation),
+        "vary": json.dumps([{"name": a.name, "path": a.path.canonical} for a in plan.axes]),
+        "at": json.dumps(None if plan.at is None else list(plan.at)),
+        "window": f"maxima over the model's time grid, 0 <= t <= {plan.simulation.time.stop:g}",
+        "method": plan.method,
+        "fingerprint": json.dumps(fingerprint(plan)),
+        "qbattery_version": __version__,
+        "conventions": "hbar=1, energies and rates in units of omega; see qbattery docs",
+    }
+    return xr.Dataset(data, coords=coords, attrs=attrs)
+
+
+class SweepStore:
+    """An open, locked sweep store (use as a context manager)."""
+
+    def __init__(self, path: Path, plan: SweepPlan, lock: IO[str]) -> None:
+        import zarr
+
+        self.path = path
+        self.plan = plan
+        self._lock = lock
+        self._group = zarr.open_group(str(path), mode="r+", zarr_format=2)
+
+    @classmethod
+    def open(cls, path: str | Path, plan: SweepPlan) -> SweepStore:
+        """Open the store at ``path`` for ``plan``, creating it if missing.
+
+        Raises:
+            ModelError: (``--out``) the path is not a sweep store, the store was made
+                for a different sweep, or another sweep is writing it.
+        """
+        p = Path(path)
+        if not p.parent.is_dir():
+            raise ModelError("--out", f"folder {str(p.parent)!r} does not exist")
+        if not p.exists():
+            _create(p, plan)
+        _check(p, plan)
+        lock = open(p / LOCK_NAME, "w")  # held until close()
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            raise ModelError("--out", f"{str(p)!r} is being written by another sweep") from None
+        for leftover in p.rglob("*.partial"):  # temporary files of writes cut by a kill
+            leftover.unlink(missing_ok=True)
+        return cls(p, plan, lock)
+
+    def done_tiles(self) -> set[int]:
+        """Tiles whose every point is finished."""
+        done = np.asarray(self._array("done")[...])
+        return {i for i in range(self.plan.n_tiles)
+                if np.all(done[self.plan.tile_slices(i)] == 1)}
+
+    def write(self, i: int, results: dict[str, NDArray[np.float64]]) -> None:
+        """Store tile ``i``: its data chunks, then its completion marker."""
+        region = self.plan.tile_slices(i)
+        for name in (*TIME_VARIABLES, *MAX_VARIABLES):
+            self._array(name)[region] = results[name]
+        self._array("done")[region] = 1
+
+    def _array(self, name: str) -> Any:
+        return self._group[name]
+
+    def close(self) -> None:
+        """Release the lock."""
+        with contextlib.suppress(OSError):
+            fcntl.flock(self._lock, fcntl.LOCK_UN)
+        self._lock.close()
+
+    def __enter__(self) -> SweepStore:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+
+def _create(path: Path, plan: SweepPlan) -> None:
+    tmp = path.with_name(f".{path.name}.creating-{uuid.uuid4().hex[:8]}")
+    try:
+        _template(plan).to_zarr(str(tmp), mode="w-", compute=False, zarr_format=2)
+        import zarr
+
+        done: Any = zarr.open_group(str(tmp), mode="r+", zarr_format=2)["done"]
+        done[...] = 0
+        os.rename(tmp, path)
+    except OSError as err:
+        if not path.exists():
+            raise ModelError("--out", f"cannot create {str(path)!r}: {err.strerror or err}") \
+                from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _check(path: Path, plan: SweepPlan) -> None:
+    try:
+        attrs = json.loads((path / ".zattrs").read_text(encoding="utf-8"))
+        stored = json.loads(attrs["fingerprint"])
+        if attrs.get("qbattery_sweep") != 1 or not isinstance(stored, dict):
+            raise ValueError
+    except (OSError, ValueError, KeyError, TypeError):
+        raise ModelError("--out", f"{str(path)!r} exists and is not a qbattery sweep store; "
+                         "choose another --out") from None
+    current = fingerprint(plan)
+    differ = [_PART_NAMES[k] for k in current if stored.get(k) != current[k]]
+    if len(differ) > 1 and "tiling" in differ:  # tiling follows from the other parts
+        differ.remove("tiling")
+    if differ:
+        raise ModelError("--out", f"{str(path)!r} holds a sweep of a different "
+                         f"{', '.join(differ)}; refusing to mix results: use another --out, "
+                         "or delete the store to start over")
+
+
+def open_sweep(path: str | Path) -> xr.Dataset:
+    """Open a sweep store as a (lazy) xarray Dataset.
+
+    Raises:
+        ModelError: the path is not a sweep store.
+    """
+    p = Path(path)
+    try:
+        ds = xr.open_zarr(str(p), zarr_format=2, consolidated=True)
+    except (OSError, ValueError, KeyError) as err:
+        raise ModelError("store", f"cannot open {str(p)!r} as a sweep store: {err}") from None
+    if ds.attrs.get("qbattery_sweep") != 1:
+        raise ModelError("store", f"{str(p)!r} is not a qbattery sweep store")
+    return ds
+
+
+def axis_names(ds: xr.Dataset) -> list[str]:
+    """The varied PATHs of a sweep Dataset, in order."""
+    return [v["name"] for v in json.loads(ds.attrs["vary"])]
