@@ -83,4 +83,5 @@ def reproduce(names: list[str] | tuple[str, ...] | None = None, *,
     return written
 
 
+from . import dispersive as _dispersive  # noqa: E402,F401  (registers the dispersive figure)
 from . import paper as _paper  # noqa: E402,F401  (registers figures 3 and 4)

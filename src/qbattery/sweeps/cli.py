@@ -6,13 +6,16 @@ import argparse
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-
-import xarray as xr
-from matplotlib.figure import Figure
+from typing import TYPE_CHECKING
 
 from ..cli import command
 from ..errors import ModelError
-from .protocols import ProtocolParams
+
+if TYPE_CHECKING:
+    import xarray as xr
+    from matplotlib.figure import Figure
+
+    from .protocols import ProtocolParams
 
 
 def _check_parent(flag: str, path: Path) -> None:
@@ -117,6 +120,8 @@ def _physics(p: argparse.ArgumentParser) -> None:
 
 
 def _params(args: argparse.Namespace) -> ProtocolParams:
+    from .protocols import ProtocolParams
+
     try:
         return ProtocolParams(g=args.g, F=args.F, gamma=args.gamma, n_th=args.n_th,
                               gamma_q=args.gamma_q, omega_q=args.omega_q)
@@ -127,6 +132,8 @@ def _params(args: argparse.Namespace) -> ProtocolParams:
 
 def _save(ds: xr.Dataset, draw: Callable[[xr.Dataset, Figure], None], prefix: str,
           size: tuple[float, float]) -> str:
+    from matplotlib.figure import Figure
+
     out = Path(prefix)
     _check_parent("--out", out)
     png, nc = out.with_name(out.name + ".png"), out.with_name(out.name + ".nc")

@@ -27,7 +27,7 @@ from ..solvers import check_times, choose_method, solve
 from .paths import Axis, check_axes, with_values
 
 #: Largest number of float64 values per variable in one tile of a batched sweep.
-TILE_VALUES = 2_000_000
+TILE_VALUES = 500_000
 #: Largest number of points in one tile of a batched sweep.
 TILE_POINTS = 256
 #: Result variables with a time axis, and their maxima over the window.

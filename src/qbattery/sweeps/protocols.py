@@ -21,16 +21,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import xarray as xr
-from matplotlib.figure import Figure
 from numpy.typing import NDArray
 
 from ..builders import bare_model, catalytic_model
 from ..errors import ModelError, UnsupportedMethodError
 from ..model import Model, real_number
 from ..solvers import choose_method, solve
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 @dataclass(frozen=True)

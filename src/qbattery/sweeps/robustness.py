@@ -24,10 +24,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import xarray as xr
-from matplotlib.figure import Figure
 from numpy.typing import NDArray
 
 from ..errors import ModelError
@@ -41,6 +41,9 @@ from .protocols import COLORS, PROTOCOLS, Protocol, ProtocolParams, availability
 
 DISTRIBUTIONS = ("normal", "uniform")
 TARGETS = ("g", "omega_q")
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 def _count(name: str, value: object) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -93,19 +94,29 @@ def _tile_points(plan: SweepPlan, i: int) -> int:
     return int(np.prod([s.stop - s.start for s in plan.tile_slices(i)]))
 
 
-def _init_worker() -> None:
+def _init_worker(parent: int) -> None:
+    """Worker set-up: one BLAS thread; die with the parent, even if it is SIGKILLed."""
     from threadpoolctl import threadpool_limits
 
-    threadpool_limits(limits=1)  # one BLAS thread per worker process
+    threadpool_limits(limits=1)
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # the parent died before prctl
+        os._exit(1)
 
 
 @contextmanager
 def _local_pool(plan: SweepPlan, workers: int) -> Iterator[tuple[Submit, Wait]]:
     import multiprocessing
 
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["qbattery.sweeps.plan"])
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker)
+    # spawn, not fork: the store's I/O thread must not be forked; the workers are the
+    # children of this process, so the kernel kills them if it dies (PR_SET_PDEATHSIG).
+    ctx = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
+                               initargs=(os.getpid(),))
     try:
         def wait(fs: list[Future[Results]]) -> tuple[set[Any], set[Any]]:
             done, pending = wait_futures(fs, return_when=FIRST_COMPLETED)
