@@ -1,4 +1,4 @@
-"""A sweep killed with SIGKILL at any moment resumes to results identical to an uninterrupted run."""
+"""A sweep SIGKILLed at any moment resumes to results identical to an uninterrupted run."""
 
 from __future__ import annotations
 

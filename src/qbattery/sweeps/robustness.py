@@ -341,8 +341,9 @@ def robustness_table(ds: xr.Dataset) -> str:
                 continue
             m, s, mb, sb = _stats(ds[var].values[k])
             nominal = float(ds["nominal_ergotropy"].values[k, -1])
+            note = f"  ({state})" if state.startswith("nothing") else ""
             rows.append(f"{name:<22}{nominal:>15.4g}{f'{m:.4g} ± {s:.2g}':>22}"
-                        f"{f'{mb:.4g} ± {sb:.2g}':>22}")
+                        f"{f'{mb:.4g} ± {sb:.2g}':>22}{note}")
     return "\n".join(rows)
 
 

@@ -129,8 +129,7 @@ def _local_pool(plan: SweepPlan, workers: int) -> Iterator[tuple[Submit, Wait]]:
 
 @contextmanager
 def _dask(plan: SweepPlan, address: str) -> Iterator[tuple[Submit, Wait]]:
-    from distributed import Client
-    from distributed import wait as wait_dask
+    from distributed import Client, as_completed
 
     try:
         client = Client(address, timeout="20s", set_as_default=False)
@@ -140,12 +139,18 @@ def _dask(plan: SweepPlan, address: str) -> Iterator[tuple[Submit, Wait]]:
         remote_plan = client.scatter(plan, broadcast=True, hash=False)
         tag = fingerprint(plan)["vary"]
 
+        finished = as_completed(loop=client.loop)
+
         def submit(i: int) -> Any:
-            return client.submit(compute_tile, remote_plan, i, key=f"qbattery-tile-{tag}-{i}")
+            future = client.submit(compute_tile, remote_plan, i, key=f"qbattery-tile-{tag}-{i}")
+            finished.add(future)
+            return future
 
         def wait(fs: list[Any]) -> tuple[set[Any], set[Any]]:
-            done, pending = wait_dask(fs, return_when="FIRST_COMPLETED")
-            return set(done), set(pending)
+            done = {next(finished)}
+            while finished.has_ready():
+                done.add(next(finished))
+            return done, set(fs) - done
 
         yield submit, wait
     finally:
