@@ -90,18 +90,48 @@ def parse_path(model: Model, text: str, *, argument: str = "--vary") -> FieldPat
                      + ", ".join(valid_paths(model)))
 
 
+class PointBuilder:
+    """Builds ``model`` with new values of ``paths``, for many points.
+
+    Each changed item (a drive, a coupling, ...) is built and validated once per
+    distinct value and reused across points; only the :class:`Model` itself is
+    rebuilt (and re-validated) per point.
+    """
+
+    def __init__(self, model: Model, paths: Sequence[FieldPath]) -> None:
+        self.model = model
+        self._groups: dict[tuple[str, int], list[tuple[int, str]]] = {}
+        for k, path in enumerate(paths):
+            self._groups.setdefault((path.section, path.index), []).append((k, path.field))
+        self._items: dict[tuple[str, int, tuple[float, ...]], Any] = {}
+
+    def _item(self, section: str, index: int, fields: list[tuple[int, str]],
+              values: Sequence[float]) -> Any:
+        key = (section, index, tuple(float(values[k]) for k, _ in fields))
+        item = self._items.get(key)
+        if item is None:
+            changes: dict[str, float | None] = {}
+            for k, name in fields:
+                changes[name] = float(values[k])
+                if section == "baths" and name in _EXCLUSIVE:
+                    changes.setdefault(_EXCLUSIVE[name], None)
+            with field_prefix(f"{section}[{index}]"):
+                item = replace(getattr(self.model, section)[index], **changes)
+            self._items[key] = item
+        return item
+
+    def __call__(self, values: Sequence[float]) -> Model:
+        sections: dict[str, list[Any]] = {}
+        for (section, index), fields in self._groups.items():
+            items = sections.setdefault(section, list(getattr(self.model, section)))
+            items[index] = self._item(section, index, fields, values)
+        new: dict[str, Any] = {k: tuple(v) for k, v in sections.items()}
+        return replace(self.model, **new)
+
+
 def with_values(model: Model, paths: Sequence[FieldPath], values: Sequence[float]) -> Model:
     """``model`` with each field in ``paths`` set to the matching value (validated)."""
-    sections: dict[str, list[Any]] = {}
-    for path, value in zip(paths, values, strict=True):
-        items = sections.setdefault(path.section, list(getattr(model, path.section)))
-        changes: dict[str, float | None] = {path.field: float(value)}
-        if path.section == "baths" and path.field in _EXCLUSIVE:
-            changes[_EXCLUSIVE[path.field]] = None
-        with field_prefix(f"{path.section}[{path.index}]"):
-            items[path.index] = replace(items[path.index], **changes)
-    new: dict[str, Any] = {k: tuple(v) for k, v in sections.items()}
-    return replace(model, **new)
+    return PointBuilder(model, paths)(values)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from ..config import Simulation
 from ..errors import ModelError, QBatteryError
 from ..model import Model
 from ..solvers import check_times, choose_method, solve
-from .paths import Axis, check_axes, with_values
+from .paths import Axis, PointBuilder, check_axes, with_values
 
 #: Largest number of float64 values per variable in one tile of a batched sweep.
 TILE_VALUES = 500_000
@@ -184,10 +184,11 @@ def _solve_points(plan: SweepPlan, models: list[Model], values: list[tuple[float
 def compute_tile(plan: SweepPlan, i: int) -> dict[str, NDArray[np.float64]]:
     """Results of tile ``i``: each variable shaped (tile..., mode[, time])."""
     values = plan.points(i)
+    build = PointBuilder(plan.model, [a.path for a in plan.axes])
     models = []
     for v in values:
         try:
-            models.append(plan.model_at(v))
+            models.append(build(v))
         except QBatteryError as err:
             raise QBatteryError(f"sweep point {_describe(plan, v)}: {err}") from None
     energy, ergotropy = _solve_points(plan, models, values)

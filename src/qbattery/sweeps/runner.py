@@ -1,10 +1,14 @@
 """Running a sweep: in-process, on a local process pool, or on a Dask cluster.
 
-Workers only compute (:func:`~qbattery.sweeps.plan.compute_tile`); the calling
-process alone writes the store, one finished tile at a time, so a tile is
-written once whatever happens to the workers. On a Dask cluster a worker lost
-mid-sweep has its tasks rerun by the scheduler; their results arrive once, as
-for any task. Finished tiles found in the store are never recomputed.
+Tiles are computed by :func:`~qbattery.sweeps.plan.compute_tile`. Local pool
+workers write their tile's data chunks into the store themselves (which keeps
+the parent idle); Dask workers, which may not share a file system, send their
+results back and the calling process writes them. Only the calling process
+marks a tile done, after its data is in, once per tile whatever happens to the
+workers: on a Dask cluster a worker lost mid-sweep has its tasks rerun by the
+scheduler, and their results arrive once, as for any task. Finished tiles found
+in the store are never recomputed. Local workers die with the calling process,
+even when it is SIGKILLed.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from numpy.typing import NDArray
 
 from ..errors import ModelError, QBatteryError
 from .plan import SweepPlan, compute_tile
-from .store import SweepStore, fingerprint, open_sweep
+from .store import SweepStore, fingerprint, open_for_writing, open_sweep, write_data
 
 _SCHEDULER = re.compile(r"^tcp://(\[[0-9a-fA-F:]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$")
 
@@ -109,7 +113,7 @@ def _init_worker(parent: int) -> None:
 
 
 @contextmanager
-def _local_pool(plan: SweepPlan, workers: int) -> Iterator[tuple[Submit, Wait]]:
+def _local_pool(plan: SweepPlan, path: Path, workers: int) -> Iterator[tuple[Submit, Wait]]:
     import multiprocessing
 
     # spawn, not fork: the store's I/O thread must not be forked; the workers are the
@@ -122,9 +126,19 @@ def _local_pool(plan: SweepPlan, workers: int) -> Iterator[tuple[Submit, Wait]]:
             done, pending = wait_futures(fs, return_when=FIRST_COMPLETED)
             return set(done), set(pending)
 
-        yield (lambda i: pool.submit(compute_tile, plan, i)), wait
+        yield (lambda i: pool.submit(_compute_and_write, plan, str(path), i)), wait
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+_WORKER_STORES: dict[str, Any] = {}
+
+
+def _compute_and_write(plan: SweepPlan, path: str, i: int) -> None:
+    """Worker task of the local pool: compute tile ``i`` and write its data chunks."""
+    if path not in _WORKER_STORES:
+        _WORKER_STORES[path] = open_for_writing(path)
+    write_data(_WORKER_STORES[path], plan, i, compute_tile(plan, i))
 
 
 @contextmanager
@@ -200,11 +214,17 @@ def run_sweep(plan: SweepPlan, out: str | Path, *,
                     computed += _tile_points(plan, i)
                     bar.update(_tile_points(plan, i))
             else:
-                backend = (_dask(plan, opts.scheduler) if opts.scheduler
-                           else _local_pool(plan, min(workers, len(todo))))
+                # local workers write their tile's data themselves (same file system);
+                # Dask workers may not share it, so their results come back here
+                if opts.scheduler:
+                    backend = _dask(plan, opts.scheduler)
+                    finish: Callable[[int, Any], None] = store.write
+                else:
+                    backend = _local_pool(plan, store.path, min(workers, len(todo)))
+                    finish = lambda i, _: store.mark_done(i)  # noqa: E731
                 window = 2 * workers + 2
                 with backend as (submit, wait):
-                    for i in _drain(todo, submit, wait, window, store):
+                    for i in _drain(todo, submit, wait, window, finish):
                         computed += _tile_points(plan, i)
                         bar.update(_tile_points(plan, i))
     return SweepReport(Path(out), plan.size, computed, reused,
@@ -212,8 +232,8 @@ def run_sweep(plan: SweepPlan, out: str | Path, *,
 
 
 def _drain(todo: list[int], submit: Submit, wait: Wait, window: int,
-           store: SweepStore) -> Iterator[int]:
-    """Keep up to ``window`` tiles in flight; store each as it finishes and yield its index."""
+           finish: Callable[[int, Any], None]) -> Iterator[int]:
+    """Keep up to ``window`` tiles in flight; ``finish`` each as it completes; yield its index."""
     queue = iter(todo)
     pending: dict[Any, int] = {}
     try:
@@ -225,16 +245,16 @@ def _drain(todo: list[int], submit: Submit, wait: Wait, window: int,
             finished, _ = wait(list(pending))
             for future in finished:
                 i = pending.pop(future)
-                store.write(i, _result(future, i))
+                finish(i, _result(future, i))
                 yield i
     finally:
         for future in pending:
             future.cancel()
 
 
-def _result(future: Any, i: int) -> Results:
+def _result(future: Any, i: int) -> Any:
     try:
-        return dict(future.result())
+        return future.result()
     except QBatteryError:
         raise
     except Exception as err:

@@ -11,7 +11,9 @@ Never losing work, never mixing:
 * The store is built in a temporary folder (metadata, coordinates, ``done`` = 0,
   data unwritten so it reads as NaN) and renamed into place: it either does not
   exist or is complete and readable.
-* A finished tile's data chunks are written first, then its ``done`` chunk.
+* A finished tile's data chunks are written first (by the parent, or by a local
+  worker process while the parent holds the store), then, by the parent, its
+  ``done`` chunk.
   Zarr's local store writes every chunk to a temporary file and renames it, so a
   kill at any moment leaves each chunk either old or new; a tile whose ``done``
   chunk is set has all its data. Unfinished tiles read as NaN and are recomputed
@@ -38,6 +40,7 @@ from typing import IO, Any
 
 import numpy as np
 import xarray as xr
+from numcodecs import Blosc
 from numpy.typing import NDArray
 
 from .. import __version__
@@ -116,12 +119,10 @@ class SweepStore:
     """An open, locked sweep store (use as a context manager)."""
 
     def __init__(self, path: Path, plan: SweepPlan, lock: IO[str]) -> None:
-        import zarr
-
         self.path = path
         self.plan = plan
         self._lock = lock
-        self._group = zarr.open_group(str(path), mode="r+", zarr_format=2)
+        self._group = open_for_writing(path)
 
     @classmethod
     def open(cls, path: str | Path, plan: SweepPlan) -> SweepStore:
@@ -149,19 +150,18 @@ class SweepStore:
 
     def done_tiles(self) -> set[int]:
         """Tiles whose every point is finished."""
-        done = np.asarray(self._array("done")[...])
+        done = np.asarray(self._group["done"][...])
         return {i for i in range(self.plan.n_tiles)
                 if np.all(done[self.plan.tile_slices(i)] == 1)}
 
     def write(self, i: int, results: dict[str, NDArray[np.float64]]) -> None:
         """Store tile ``i``: its data chunks, then its completion marker."""
-        region = self.plan.tile_slices(i)
-        for name in (*TIME_VARIABLES, *MAX_VARIABLES):
-            self._array(name)[region] = results[name]
-        self._array("done")[region] = 1
+        write_data(self._group, self.plan, i, results)
+        self.mark_done(i)
 
-    def _array(self, name: str) -> Any:
-        return self._group[name]
+    def mark_done(self, i: int) -> None:
+        """Record that tile ``i``'s data is in the store (call only once it is)."""
+        self._group["done"][self.plan.tile_slices(i)] = 1
 
     def close(self) -> None:
         """Release the lock."""
@@ -177,14 +177,35 @@ class SweepStore:
         self.close()
 
 
+def write_data(group: Any, plan: SweepPlan, i: int,
+               results: dict[str, NDArray[np.float64]]) -> None:
+    """Write tile ``i``'s data chunks (not its marker) into an open store group.
+
+    Each chunk lands whole: zarr writes it aside and renames it into place.
+    """
+    region = plan.tile_slices(i)
+    for name in (*TIME_VARIABLES, *MAX_VARIABLES):
+        group[name][region] = results[name]
+
+
+def open_for_writing(path: str | Path) -> Any:
+    """The store's Zarr group, for a worker writing tiles while the parent holds the lock."""
+    import zarr
+
+    return zarr.open_group(str(path), mode="r+", zarr_format=2)
+
+
 def _create(path: Path, plan: SweepPlan) -> None:
     tmp = path.with_name(f".{path.name}.creating-{uuid.uuid4().hex[:8]}")
     try:
-        _template(plan).to_zarr(str(tmp), mode="w-", compute=False, zarr_format=2)
+        ds = _template(plan)
+        # float time series barely compress: a fast codec keeps writing cheap
+        codec = {"compressors": [Blosc(cname="zstd", clevel=1, shuffle=Blosc.BITSHUFFLE)]}
+        ds.to_zarr(str(tmp), mode="w-", compute=False, zarr_format=2,
+                   encoding={name: codec for name in ds.data_vars if name != "done"})
         import zarr
 
-        done: Any = zarr.open_group(str(tmp), mode="r+", zarr_format=2)["done"]
-        done[...] = 0
+        zarr.open_group(str(tmp), mode="r+", zarr_format=2)["done"][...] = 0  # type: ignore[index]
         os.rename(tmp, path)
     except OSError as err:
         if not path.exists():
