@@ -98,27 +98,52 @@ def _tile_points(plan: SweepPlan, i: int) -> int:
     return int(np.prod([s.stop - s.start for s in plan.tile_slices(i)]))
 
 
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie, killed but not yet reaped, does not)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except FileNotFoundError:
+        if os.path.isdir("/proc/self"):
+            return False
+    except OSError:
+        pass
+    try:  # no /proc: ask the kernel
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
+
+
 def _init_worker(parent: int) -> None:
-    """Worker set-up: one BLAS thread; die with the parent, even if it is SIGKILLed."""
+    """Worker set-up: one BLAS thread; exit as soon as the sweep process is gone."""
+    import threading
+
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(limits=1)
-    if sys.platform.startswith("linux"):
+    if sys.platform.startswith("linux"):  # and die with the fork server
         import ctypes
 
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    if os.getppid() != parent:  # the parent died before prctl
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+    def watch() -> None:
+        while _alive(parent):
+            time.sleep(0.2)
         os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="qbattery-parent-watch").start()
 
 
 @contextmanager
 def _local_pool(plan: SweepPlan, path: Path, workers: int) -> Iterator[tuple[Submit, Wait]]:
     import multiprocessing
 
-    # spawn, not fork: the store's I/O thread must not be forked; the workers are the
-    # children of this process, so the kernel kills them if it dies (PR_SET_PDEATHSIG).
-    ctx = multiprocessing.get_context("spawn")
+    # a fork server (started once, qbattery imported once) forks the workers: no fork of
+    # this process's threads, cheap start-up; the workers watch this process and exit when
+    # it is gone, even after a SIGKILL.
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["qbattery.sweeps.runner"])
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
                                initargs=(os.getpid(),))
     try:
