@@ -24,10 +24,17 @@ _SYMBOLS = {
 def axis_label(name: str) -> str:
     """``drives.0.frequency`` -> ``drives.0.frequency  ($\\omega_f$ / omega)``."""
     parts = name.split(".")
-    symbol = _SYMBOLS.get((parts[0], parts[-1])) if len(parts) == 3 else None
     if name == "time":
         return "$t$ / (1/$\\omega$)"
-    return f"{name}  ({symbol} / $\\omega$)" if symbol else name
+    if len(parts) != 3:
+        return name
+    symbol = _SYMBOLS.get((parts[0], parts[2]))
+    if parts[0] == "modes" and parts[2] == "frequency":
+        symbol = f"$\\omega_{{\\mathrm{{{parts[1]}}}}}$"
+    if symbol is None:
+        return name
+    unit = "" if parts[2] in ("initial_occupation", "occupation") else " / $\\omega$"
+    return f"{name}  ({symbol}{unit})"
 
 
 def default_mode(ds: xr.Dataset) -> str:
@@ -97,7 +104,7 @@ def plot_sweep(ds: xr.Dataset, path: str | Path, *, var: str = "max_ergotropy",
     chosen = list(modes) if modes else [default_mode(ds)]
     da, notes = _select(ds, var, chosen, time, dict(sel or {}))
     done = ds["done"].values
-    units = da.attrs.get("units", "")
+    units = str(da.attrs.get("units", "")).replace("omega", "$\\omega$")
     label = f"{var} / {units}" if units else var
     fig = Figure(figsize=(6.4, 4.6), layout="constrained")
     ax = fig.add_subplot()

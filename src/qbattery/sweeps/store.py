@@ -73,34 +73,18 @@ def fingerprint(plan: SweepPlan) -> dict[str, str]:
     }
 
 
-def _template(plan: SweepPlan) -> xr.Dataset:
-    import dask.array as da
-
+def _layout(plan: SweepPlan) -> tuple[xr.Dataset, list[tuple[str, tuple[str, ...],
+                                                              tuple[int, ...], dict[str, str]]]]:
+    """The store's coordinates and attributes, and its data variables: name, dims, chunks,
+    attributes (shapes follow from the dims)."""
     model = plan.model
-    n, nt = len(model.modes), plan.output_times.size
+    n = len(model.modes)
     dims = tuple(a.name for a in plan.axes)
     coords: dict[str, Any] = {a.name: (a.name, a.array, {"path": a.path.canonical})
                               for a in plan.axes}
     coords["mode"] = ("mode", list(model.names))
     coords["kind"] = ("mode", [m.kind for m in model.modes])
     coords["time"] = ("time", plan.output_times, {"units": "1/omega"})
-
-    def empty(extra: tuple[int, ...]) -> Any:
-        return da.full(plan.shape + extra, np.nan, chunks=plan.tile + extra)
-
-    long = {"energy": "local energy omega <n>", "ergotropy": "ergotropy (Eq. 5)"}
-    data: dict[str, Any] = {}
-    for name in TIME_VARIABLES:
-        data[name] = ((*dims, "mode", "time"), empty((n, nt)),
-                      {"long_name": long[name], "units": "omega"})
-        data[f"max_{name}"] = ((*dims, "mode"), empty((n,)),
-                               {"long_name": f"maximum of the {name} over the window",
-                                "units": "omega"})
-        data[f"time_of_max_{name}"] = ((*dims, "mode"), empty((n,)),
-                                       {"long_name": f"time of the maximum {name}",
-                                        "units": "1/omega"})
-    data["done"] = (dims, da.zeros(plan.shape, dtype="uint8", chunks=plan.tile),
-                    {"long_name": "1 where the point is finished"})
     attrs = {
         "qbattery_sweep": 1,
         "model": dumps_toml(plan.simulation),
@@ -112,7 +96,20 @@ def _template(plan: SweepPlan) -> xr.Dataset:
         "qbattery_version": __version__,
         "conventions": "hbar=1, energies and rates in units of omega; see qbattery docs",
     }
-    return xr.Dataset(data, coords=coords, attrs=attrs)
+    long = {"energy": "local energy omega <n>", "ergotropy": "ergotropy (Eq. 5)"}
+    nt = plan.output_times.size
+    variables = []
+    for name in TIME_VARIABLES:
+        variables += [
+            (name, (*dims, "mode", "time"), (*plan.tile, n, nt),
+             {"long_name": long[name], "units": "omega"}),
+            (f"max_{name}", (*dims, "mode"), (*plan.tile, n),
+             {"long_name": f"maximum of the {name} over the window", "units": "omega"}),
+            (f"time_of_max_{name}", (*dims, "mode"), (*plan.tile, n),
+             {"long_name": f"time of the maximum {name}", "units": "1/omega"}),
+        ]
+    variables.append(("done", dims, plan.tile, {"long_name": "1 where the point is finished"}))
+    return xr.Dataset(coords=coords, attrs=attrs), variables
 
 
 class SweepStore:
@@ -196,16 +193,27 @@ def open_for_writing(path: str | Path) -> Any:
 
 
 def _create(path: Path, plan: SweepPlan) -> None:
+    import zarr
+
     tmp = path.with_name(f".{path.name}.creating-{uuid.uuid4().hex[:8]}")
     try:
-        ds = _template(plan)
-        # float time series barely compress: a fast codec keeps writing cheap
-        codec = {"compressors": [Blosc(cname="zstd", clevel=1, shuffle=Blosc.BITSHUFFLE)]}
-        ds.to_zarr(str(tmp), mode="w-", compute=False, zarr_format=2,
-                   encoding={name: codec for name in ds.data_vars if name != "done"})
-        import zarr
-
-        zarr.open_group(str(tmp), mode="r+", zarr_format=2)["done"][...] = 0  # type: ignore[index]
+        coords, variables = _layout(plan)
+        coords.to_zarr(str(tmp), mode="w-", zarr_format=2, consolidated=False)
+        group = zarr.open_group(str(tmp), mode="r+", zarr_format=2)
+        sizes = {**dict(coords.sizes)}
+        # float time series barely compress: a fast codec keeps the writes cheap
+        codec = Blosc(cname="zstd", clevel=1, shuffle=Blosc.BITSHUFFLE)
+        for name, dims, chunks, attrs in variables:
+            shape = tuple(sizes[d] for d in dims)
+            if name == "done":
+                arr = group.create_array(name, shape=shape, chunks=chunks, dtype="uint8",
+                                         fill_value=None, compressors=None)
+                arr[...] = 0
+            else:  # never written until computed: reads as NaN
+                arr = group.create_array(name, shape=shape, chunks=chunks, dtype="float64",
+                                         fill_value=np.nan, compressors=codec)
+            arr.attrs.update({"_ARRAY_DIMENSIONS": list(dims), **attrs})
+        zarr.consolidate_metadata(str(tmp), zarr_format=2)
         os.rename(tmp, path)
     except OSError as err:
         if not path.exists():
