@@ -199,9 +199,16 @@ def _dask(plan: SweepPlan, address: str) -> Iterator[tuple[Submit, Wait]]:
 def _progress_bar(plan: SweepPlan, done_points: int, enabled: bool) -> Any:
     from tqdm import tqdm
 
+    show = enabled and sys.stderr.isatty()
+    try:
+        columns = os.get_terminal_size(sys.stderr.fileno()).columns if show else 0
+    except OSError:
+        columns = 0
+    # a terminal that reports no size (some pseudo-terminals) would hide the bar
+    width: dict[str, Any] = ({"dynamic_ncols": True} if columns > 0
+                             else {"ncols": 80, "nrows": 24})
     return tqdm(total=plan.size, initial=done_points, unit="pt", desc="sweep",
-                disable=not (enabled and sys.stderr.isatty()), file=sys.stderr,
-                dynamic_ncols=True, smoothing=0.1)
+                disable=not show, file=sys.stderr, smoothing=0.1, **width)
 
 
 def run_sweep(plan: SweepPlan, out: str | Path, *,
