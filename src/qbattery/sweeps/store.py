@@ -202,7 +202,7 @@ def _create(path: Path, plan: SweepPlan) -> None:
         group = zarr.open_group(str(tmp), mode="r+", zarr_format=2)
         sizes = {**dict(coords.sizes)}
         # float time series barely compress: a fast codec keeps the writes cheap
-        codec = Blosc(cname="zstd", clevel=1, shuffle=Blosc.BITSHUFFLE)
+        codec = Blosc(cname="lz4", clevel=1, shuffle=Blosc.SHUFFLE)
         for name, dims, chunks, attrs in variables:
             shape = tuple(sizes[d] for d in dims)
             if name == "done":
