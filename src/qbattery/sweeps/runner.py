@@ -40,6 +40,8 @@ Results = dict[str, NDArray[np.float64]]
 #: submit(tile index) -> future;  wait(futures) -> (finished, pending)
 Submit = Callable[[int], Any]
 Wait = Callable[[list[Any]], tuple[set[Any], set[Any]]]
+#: what an execution backend yields: submit, wait, and how many tiles to keep in flight
+Backend = tuple[Submit, Wait, int]
 
 
 def default_workers() -> int:
@@ -136,7 +138,7 @@ def _init_worker(parent: int) -> None:
 
 
 @contextmanager
-def _local_pool(plan: SweepPlan, path: Path, workers: int) -> Iterator[tuple[Submit, Wait]]:
+def _local_pool(plan: SweepPlan, path: Path, workers: int) -> Iterator[Backend]:
     import multiprocessing
 
     # a fork server (started once, qbattery imported once) forks the workers: no fork of
@@ -151,7 +153,8 @@ def _local_pool(plan: SweepPlan, path: Path, workers: int) -> Iterator[tuple[Sub
             done, pending = wait_futures(fs, return_when=FIRST_COMPLETED)
             return set(done), set(pending)
 
-        yield (lambda i: pool.submit(_compute_and_write, plan, str(path), i)), wait
+        yield (lambda i: pool.submit(_compute_and_write, plan, str(path), i)), wait, \
+            2 * workers + 2
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -167,7 +170,7 @@ def _compute_and_write(plan: SweepPlan, path: str, i: int) -> None:
 
 
 @contextmanager
-def _dask(plan: SweepPlan, address: str) -> Iterator[tuple[Submit, Wait]]:
+def _dask(plan: SweepPlan, address: str) -> Iterator[Backend]:
     from distributed import Client, as_completed
 
     try:
@@ -191,7 +194,7 @@ def _dask(plan: SweepPlan, address: str) -> Iterator[tuple[Submit, Wait]]:
                 done.add(next(finished))
             return done, set(fs) - done
 
-        yield submit, wait
+        yield submit, wait, 2 * max(1, sum(client.nthreads().values())) + 2
     finally:
         client.close()
 
@@ -232,35 +235,38 @@ def run_sweep(plan: SweepPlan, out: str | Path, *,
         finished = store.done_tiles()
         todo = [i for i in range(plan.n_tiles) if i not in finished]
         reused = sum(_tile_points(plan, i) for i in finished)
-        computed = 0
-        workers = opts.workers or default_workers()
+        workers = min(opts.workers or default_workers(), max(1, len(todo)))
         executor = (f"dask {opts.scheduler}" if opts.scheduler
-                    else "in-process" if workers == 1 or len(todo) <= 1
-                    else f"local pool of {min(workers, len(todo))}")
+                    else "in-process" if workers == 1 else f"local pool of {workers}")
+        computed = 0
         with _progress_bar(plan, reused, opts.progress) as bar:
-            if not todo:
-                pass
-            elif opts.scheduler is None and (workers == 1 or len(todo) == 1):
-                for i in todo:
-                    store.write(i, compute_tile(plan, i))
-                    computed += _tile_points(plan, i)
-                    bar.update(_tile_points(plan, i))
-            else:
-                # local workers write their tile's data themselves (same file system);
-                # Dask workers may not share it, so their results come back here
-                if opts.scheduler:
-                    backend = _dask(plan, opts.scheduler)
-                    finish: Callable[[int, Any], None] = store.write
-                else:
-                    backend = _local_pool(plan, store.path, min(workers, len(todo)))
-                    finish = lambda i, _: store.mark_done(i)  # noqa: E731
-                window = 2 * workers + 2
-                with backend as (submit, wait):
-                    for i in _drain(todo, submit, wait, window, finish):
-                        computed += _tile_points(plan, i)
-                        bar.update(_tile_points(plan, i))
+            for i in _tiles(plan, store, todo, opts.scheduler, workers):
+                computed += _tile_points(plan, i)
+                bar.update(_tile_points(plan, i))
     return SweepReport(Path(out), plan.size, computed, reused,
                        time.perf_counter() - start, executor)
+
+
+def _tiles(plan: SweepPlan, store: SweepStore, todo: list[int], scheduler: str | None,
+           workers: int) -> Iterator[int]:
+    """Compute and store the tiles ``todo``; yield each index once it is stored."""
+    if not todo:
+        return
+    if scheduler is None and workers == 1:
+        for i in todo:
+            store.write(i, compute_tile(plan, i))
+            yield i
+        return
+    # local workers write their tile's data themselves (same file system); Dask workers
+    # may not share it, so their results come back to be written here
+    if scheduler is not None:
+        backend = _dask(plan, scheduler)
+        finish: Callable[[int, Any], None] = store.write
+    else:
+        backend = _local_pool(plan, store.path, workers)
+        finish = lambda i, _: store.mark_done(i)  # noqa: E731
+    with backend as (submit, wait, window):
+        yield from _drain(todo, submit, wait, window, finish)
 
 
 def _drain(todo: list[int], submit: Submit, wait: Wait, window: int,
