@@ -43,11 +43,6 @@ class FieldPath:
         """The path with the item as an index, e.g. ``modes.1.frequency``."""
         return f"{self.section}.{self.index}.{self.field}"
 
-    def get(self, model: Model) -> float | None:
-        """The field's current value (None for an unset bath occupation/temperature)."""
-        value = getattr(getattr(model, self.section)[self.index], self.field)
-        return None if value is None else float(value)
-
 
 def _items(model: Model, section: str) -> list[tuple[str, ...]]:
     """Every way to name each item of ``section``: index first, then aliases."""

@@ -137,15 +137,23 @@ def _init_worker(parent: int) -> None:
     threading.Thread(target=watch, daemon=True, name="qbattery-parent-watch").start()
 
 
+def _fork_server() -> Any:
+    """The fork-server context, its server started (it imports qbattery in the background)."""
+    import multiprocessing
+    from multiprocessing import forkserver
+
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["qbattery.sweeps.runner"])
+    forkserver.ensure_running()
+    return ctx
+
+
 @contextmanager
 def _local_pool(plan: SweepPlan, path: Path, workers: int) -> Iterator[Backend]:
-    import multiprocessing
-
     # a fork server (started once, qbattery imported once) forks the workers: no fork of
     # this process's threads, cheap start-up; the workers watch this process and exit when
     # it is gone, even after a SIGKILL.
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["qbattery.sweeps.runner"])
+    ctx = _fork_server()
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
                                initargs=(os.getpid(),))
     try:
@@ -231,6 +239,8 @@ def run_sweep(plan: SweepPlan, out: str | Path, *,
     """
     opts = SweepOptions() if options is None else options
     start = time.perf_counter()
+    if opts.scheduler is None and (opts.workers or default_workers()) > 1:
+        _fork_server()  # start it now: it loads qbattery while the store is opened
     with SweepStore.open(out, plan) as store:
         finished = store.done_tiles()
         todo = [i for i in range(plan.n_tiles) if i not in finished]
