@@ -255,3 +255,23 @@ def test_plot_heatmap_of_time_and_partial_store(tmp_path):
     assert np.isnan(ds["energy"].values).all() and int(ds["done"].sum()) == 0
     text = plot_sweep(ds, tmp_path / "h.png", var="energy")
     assert "heatmap of energy (battery) vs drives.0.frequency and time" in text
+    three = SweepPlan(_sim(model, 40.0, 81), (parse_vary(model, "drives.0.frequency=0.8:1.2:3"),
+                                              parse_vary(model, "drives.0.amplitude=0.1:0.2:3"),
+                                              parse_vary(model, "baths.0.rate=0.01:0.1:3")))
+    with SweepStore.open(tmp_path / "3.zarr", three):
+        pass
+    with pytest.raises(qb.ModelError, match="a plot shows one or two parameters, 3 vary"):
+        plot_sweep(open_sweep(tmp_path / "3.zarr"), tmp_path / "x.png")
+
+
+def test_qubit_catalyst_sweep_equals_single_runs(tmp_path):
+    model = qb.catalytic_model(0.2, 0.2, 0.05, 0.05)
+    try:
+        qb.choose_method(model)
+    except qb.UnsupportedMethodError as err:
+        pytest.skip(f"no registered engine solves qubit catalysts yet ({err})")
+    axis = parse_vary(model, "modes.catalyst.frequency=0.8,1,1.3")
+    plan = SweepPlan(_sim(model, 30.0, 61), (axis,))
+    assert not plan.batched and plan.tile == (1,)
+    run_sweep(plan, tmp_path / "q.zarr", options=SweepOptions(workers=2))
+    _check_against_single_runs(open_sweep(tmp_path / "q.zarr").load(), plan)
