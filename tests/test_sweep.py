@@ -49,6 +49,20 @@ def test_paths_by_index_and_by_name_address_the_same_field():
     assert new.couplings[0] == model.couplings[0] and model.couplings[1].strength == 0.3
 
 
+def test_point_builder_reuses_items_and_combines_fields_of_one_item():
+    from qbattery.sweeps.paths import PointBuilder
+
+    model = qb.bare_model(0.2, 0.1, 0.05)
+    paths = [parse_path(model, p) for p in ("drives.0.frequency", "drives.charger.amplitude",
+                                            "couplings.0.strength")]
+    build = PointBuilder(model, paths)
+    for wf, F, g in [(1.1, 0.3, 0.2), (0.9, 0.3, 0.25), (1.1, 0.2, 0.25)]:
+        m = build((wf, F, g))
+        assert m.drives[0] == qb.Drive("charger", F, wf)
+        assert m.couplings[0].strength == g and m.baths == model.baths
+    assert build((1.1, 0.3, 0.4)).drives[0] is build((1.1, 0.3, 0.2)).drives[0]
+
+
 def test_bath_occupation_replaces_temperature():
     model = qb.Model((qb.Mode("a"),), baths=(qb.Bath("a", 0.1, temperature=0.5),))
     new = with_values(model, [parse_path(model, "baths.a.occupation")], [2.0])
