@@ -7,14 +7,13 @@ import signal
 import threading
 import time
 
+import distributed
 import pytest
 
 import qbattery as qb
 from qbattery.config import Simulation, TimeGrid
 from qbattery.sweeps import SweepOptions, SweepPlan, parse_vary, run_sweep
 from qbattery.sweeps.store import SweepStore
-
-distributed = pytest.importorskip("distributed")
 
 
 @pytest.fixture(scope="module")
