@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import xarray as xr
 import zarr
 
 import qbattery as qb
@@ -56,15 +57,26 @@ def _kill(proc: subprocess.Popen[bytes]) -> None:
     pytest.fail("worker processes outlived the SIGKILLed sweep")
 
 
-def _check_readable(out: Path) -> None:
-    """The store opens; finished points have numbers, unfinished ones read as NaN."""
+def _snapshot(out: Path) -> xr.Dataset | None:
+    """The store opens and its finished points have numbers (checked against the final
+    store later: whatever a killed sweep left visible must be the final value or NaN)."""
     if not out.exists():
-        return
+        return None
     ds = open_sweep(out).load()
     done = ds["done"].values.astype(bool)
-    energy = ds["energy"].values
-    assert np.isfinite(energy[done]).all()
-    assert np.isnan(energy[~done]).all()
+    for var in ("energy", "ergotropy", "max_energy", "time_of_max_ergotropy"):
+        assert np.isfinite(ds[var].values[done]).all()
+    return ds
+
+
+def _consistent(snapshot: xr.Dataset | None, final: xr.Dataset) -> None:
+    if snapshot is None:
+        return
+    for var in ("energy", "ergotropy", "max_energy", "max_ergotropy", "time_of_max_energy",
+                "time_of_max_ergotropy"):
+        seen, last = snapshot[var].values, final[var].values
+        shown = ~np.isnan(seen)
+        assert np.array_equal(seen[shown], last[shown]), var
 
 
 @pytest.mark.parametrize("workers", [1, 2])
@@ -82,7 +94,7 @@ def test_sigkill_then_rerun_gives_identical_results(tmp_path, workers):
     proc = _start(toml, out, workers)
     time.sleep(0.5)
     _kill(proc)
-    _check_readable(out)
+    snapshots = [_snapshot(out)]
     proc = _start(toml, out, workers)
     deadline = time.monotonic() + 120
     while _done_points(out) < 2 * tile and proc.poll() is None and time.monotonic() < deadline:
@@ -91,7 +103,7 @@ def test_sigkill_then_rerun_gives_identical_results(tmp_path, workers):
     _kill(proc)
     finished = _done_points(out)
     assert 0 < finished < plan.size
-    _check_readable(out)
+    snapshots.append(_snapshot(out))
 
     rerun = subprocess.run([sys.executable, "-c", "from qbattery.cli import main; "
                             "raise SystemExit(main())", "sweep", str(toml),
@@ -103,4 +115,7 @@ def test_sigkill_then_rerun_gives_identical_results(tmp_path, workers):
 
     reference = run_sweep(plan, tmp_path / "whole.zarr", options=SweepOptions(workers=1))
     assert reference.computed_points == plan.size
-    assert open_sweep(out).load().identical(reference.dataset().load())
+    final = open_sweep(out).load()
+    assert final.identical(reference.dataset().load())
+    for snapshot in snapshots:
+        _consistent(snapshot, final)

@@ -16,8 +16,9 @@ Never losing work, never mixing:
   ``done`` chunk.
   Zarr's local store writes every chunk to a temporary file and renames it, so a
   kill at any moment leaves each chunk either old or new; a tile whose ``done``
-  chunk is set has all its data. Unfinished tiles read as NaN and are recomputed
-  by the next run (leftover ``*.partial`` temporary files are removed).
+  chunk is set has all its data. Tiles not marked done read as NaN, or hold some
+  of their final values if a kill came between their writing and their marking;
+  the next run recomputes them (leftover ``*.partial`` temporary files are removed).
 * The root attributes hold a fingerprint of the model, time grid, solver
   options, axes, output times, tiling and qbattery version; a run whose
   fingerprint differs is refused and told which parts differ.
