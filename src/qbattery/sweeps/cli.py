@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..cli import command
+from ..cli import _check_parent, command
 from ..errors import ModelError
 
 if TYPE_CHECKING:
@@ -16,11 +16,6 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from .protocols import ProtocolParams
-
-
-def _check_parent(flag: str, path: Path) -> None:
-    if not path.parent.is_dir():
-        raise ModelError(flag, f"folder {str(path.parent)!r} does not exist")
 
 
 # -- sweep --------------------------------------------------------------------------------------
