@@ -22,7 +22,7 @@ Command = tuple[str, Callable[[argparse.ArgumentParser], None], Runner]
 COMMANDS: dict[str, Command] = {}
 
 #: Modules imported by :func:`main` so that they can register more commands.
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = ["qbattery.sweeps.cli"]
 
 
 def command(name: str, help: str, configure: Callable[[argparse.ArgumentParser], None]

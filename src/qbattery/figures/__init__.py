@@ -90,4 +90,5 @@ def reproduce(names: list[str] | tuple[str, ...] | None = None, *,
 from . import paper as _paper  # noqa: E402,F401  (figures 3 and 4)
 from . import catalyst as _catalyst  # noqa: E402,F401  (figures 6 and 7)
 from . import multicell as _multicell  # noqa: E402,F401  (Appendix A)
+from . import dispersive as _dispersive  # noqa: E402,F401  (catalyst detuning)
 # isort: on
