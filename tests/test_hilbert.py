@@ -50,7 +50,7 @@ def _dense_network(model: qb.Model, dims: tuple[int, ...], t: float
     h = h.astype(complex)
     for d in model.drives:
         k = model.index(d.mode)
-        ph = np.exp(-1j * (d.frequency - wr) * t)
+        ph = np.exp(1j * (d.frequency - wr) * t)  # F (e^{i delta t} x + h.c.)
         h = h + d.amplitude * (ph * x[k] + np.conj(ph) * x[k].T)
     cs = []
     for b in model.baths:

@@ -112,7 +112,7 @@ DELETE = object()
     ({"time__points": 10.5}, r"time\.points: expected an integer >= 1, got 10\.5"),
     ({"time": DELETE}, r"time: missing section \[time\]"),
     ({"solver": {"method": "magic"}}, r"solver\.method: unknown method 'magic'; known: auto, "
-                                      "gaussian"),
+                                      "fock, displaced, gaussian"),
     ({"solver": {"rtol": 0.0}}, r"solver\.rtol: must be > 0"),
     ({"solver": {"cutoff": 1}}, r"solver\.cutoff: expected \"auto\" or an integer number of "
                                 "levels >= 2, got 1"),

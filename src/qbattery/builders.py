@@ -22,7 +22,7 @@ def bare_model(g: float, F: float, gamma: float = 0.0, n_th: float = 0.0, *,
                gamma_b: float = 0.0) -> Model:
     """Charger driven by a laser, coupled directly to one battery (Eq. 1-2).
 
-    H = omega (a^dag a + b^dag b) + g (a b^dag + a^dag b) + F (e^{-i omega_f t} a + h.c.),
+    H = omega (a^dag a + b^dag b) + g (a b^dag + a^dag b) + F (e^{i omega_f t} a + h.c.),
     with a bath gamma, N = n_th on the charger (and optionally gamma_b on the battery).
 
     Args:
@@ -50,7 +50,7 @@ def catalytic_model(g_aq: float, g_bq: float, F: float, gamma_a: float = 0.0,
     """Charger and battery coupled only through a catalyst (Eq. 9, 15).
 
     H = omega (a^dag a + b^dag b) + omega_q q^dag q + g_aq (a q^dag + h.c.)
-        + g_bq (b q^dag + h.c.) + F (e^{-i omega_f t} a + h.c.),
+        + g_bq (b q^dag + h.c.) + F (e^{i omega_f t} a + h.c.),
     baths gamma_a on the charger and gamma_q on the catalyst, both at N = n_th.
 
     Args:
@@ -84,7 +84,7 @@ def multicell_model(g_a: float, g_cells: Iterable[float], F: float, gamma_a: flo
     """A battery of k cells, each coupled to the catalyst with its own g_i (Appendix A).
 
     H = omega sum_i a_i^dag a_i + omega_q q^dag q + sum_i g_i (a_i q^dag + h.c.)
-        + F (e^{-i omega_f t} a_0 + h.c.), with a_0 the charger (coupling g_a).
+        + F (e^{i omega_f t} a_0 + h.c.), with a_0 the charger (coupling g_a).
 
     With ``catalyst=None`` it builds the bare multi-cell battery instead: every
     cell coupled directly to the charger with g_i, no catalyst.

@@ -123,8 +123,9 @@ def _reproduce(args: argparse.Namespace) -> int:
     from .figures import FIGURES, reproduce
 
     if args.list:
+        width = max(map(len, FIGURES))
         for name, spec in FIGURES.items():
-            print(f"{name:10s} {spec.title}")
+            print(f"{name:{width}s}  {spec.title.replace(chr(10), '; ')}")
         return 0
     reproduce(args.figures, out=args.out, progress=print)
     return 0

@@ -5,10 +5,11 @@ objects on the same truncated space (basis order as ``qutip.tensor``, mode 0
 first): the Hamiltonian in the frame rotating at ``model.frame_frequency``,
 
     H(t) = sum_i (omega_i - omega_r) x_i^dag x_i + sum_(i,j) g_ij (x_i x_j^dag + x_i^dag x_j)
-         + sum_k F_k (exp(-i delta_k t) x_k + exp(i delta_k t) x_k^dag),
+         + sum_k F_k (exp(i delta_k t) x_k + exp(-i delta_k t) x_k^dag),
+    delta_k = omega_k - omega_r,
 
 (a ``Qobj`` when every drive is at the frame frequency, else QuTiP's list
-format ``[H0, [V, f], [V.dag(), g]]`` with f(t) = exp(-i delta t)), the collapse
+format ``[H0, [V, f], [V.dag(), g]]`` with f(t) = exp(i delta t)), the collapse
 operators sqrt(gamma (N + 1)) x and sqrt(gamma N) x^dag of every bath, the
 initial product state, and each mode's lowering operator::
 

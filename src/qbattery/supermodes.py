@@ -7,7 +7,7 @@ Two pictures are computed for any model.
 + g_ij (qubits treated as oscillators, exact for oscillators and the weak
 excitation limit of qubits) is diagonalised, M v_k = Omega_k v_k. Each normal
 mode C_k = sum_i v_ik x_i has drive weight f_k = sum_i v_ik F_i (the drive
-reads sum_k f_k (e^{-i omega_f t} C_k + h.c.)); a drive at omega_f is resonant
+reads sum_k f_k (e^{i omega_f t} C_k + h.c.)); a drive at omega_f is resonant
 with the driven normal modes at Omega_k = omega_f. Bare model: Omega = omega +- g,
 f = F / sqrt(2) each (Eq. 7-8).
 

@@ -43,6 +43,7 @@ work before that time is repeated.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -291,8 +292,8 @@ def _run(model: Model, times: NDArray[np.float64], options: SolverOptions) -> So
         m.initial_amplitude for m in model.modes]).ravel()])
     start, t0 = 0, 0.0
     monitor = _ResumableMonitor(space, options, plan.auto)
-    stats = {"steps": 0, "nfev": 0, "cutoff_growths": 0}
-    last: dict[str, object] = {"k": -1, "y": y, "t": 0.0}
+    stats: dict[str, Any] = {"steps": 0, "nfev": 0, "cutoff_growths": 0}
+    last: dict[str, Any] = {"k": -1, "y": y, "t": 0.0}
 
     def on_output(k: int, t: float, yk: NDArray[np.complex128]) -> None:
         k += start

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     import xarray as xr
     from matplotlib.figure import Figure
 
-    from .protocols import ProtocolParams
+    from .protocols import Protocol, ProtocolParams
 
 
 # -- sweep --------------------------------------------------------------------------------------
@@ -110,8 +110,25 @@ def _physics(p: argparse.ArgumentParser) -> None:
     p.add_argument("--omega-q", type=float, default=1.0, help="catalyst frequency (default 1)")
     p.add_argument("--stop", type=float, default=200.0, help="window end (default 200)")
     p.add_argument("--points", type=int, default=401, help="output times (default 401)")
+    p.add_argument("--protocols", metavar="NAME,NAME", help="protocols to run, comma "
+                   "separated (default: all of bare, bare_global, catalyst_oscillator, "
+                   "catalyst_qubit; the qubit is the slow one)")
     p.add_argument("--out", required=True, help="output prefix: writes PREFIX.png and "
                    "PREFIX.nc")
+
+
+def _protocols(args: argparse.Namespace) -> tuple[Protocol, ...]:
+    from .protocols import PROTOCOLS, protocol_named
+
+    if args.protocols is None:
+        return PROTOCOLS
+    names = [n.strip() for n in args.protocols.split(",") if n.strip()]
+    if not names:
+        raise ModelError("--protocols", f"expected NAME[,NAME...], got {args.protocols!r}")
+    try:
+        return tuple(protocol_named(n) for n in names)
+    except ModelError as err:
+        raise ModelError("--protocols", str(err).split(": ", 1)[1]) from None
 
 
 def _params(args: argparse.Namespace) -> ProtocolParams:
@@ -144,7 +161,8 @@ def _save(ds: xr.Dataset, draw: Callable[[xr.Dataset, Figure], None], prefix: st
 def _compare(args: argparse.Namespace) -> int:
     from .protocols import compare, compare_table, draw_compare
 
-    ds = compare(_params(args), stop=args.stop, points=args.points)
+    ds = compare(_params(args), stop=args.stop, points=args.points,
+                 protocols=_protocols(args))
     print(compare_table(ds))
     print(_save(ds, draw_compare, args.out, (6.4, 5.6)))
     return 0
@@ -186,7 +204,7 @@ def _robustness(args: argparse.Namespace) -> int:
         args.ou_std, args.correlation_time, realisations=args.realisations,
         target=args.fluctuate, step=args.step, seed=args.seed)
     ds = robustness(_params(args), static=static, temporal=temporal, stop=args.stop,
-                    points=args.points)
+                    points=args.points, protocols=_protocols(args))
     print(robustness_table(ds))
     print(_save(ds, draw_robustness, args.out, (9.6, 4.4)))
     return 0
