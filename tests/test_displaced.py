@@ -109,14 +109,18 @@ def test_three_cells_against_fock() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("n_th", "gamma_q", "gt"), [(0.0, 0.0, 20.0), (0.0, 0.05, 20.0),
-                                                    (1.0, 0.0, 4.0)],
-                         ids=["fig6a", "fig7", "fig6b"])
+@pytest.mark.parametrize(("n_th", "gamma_q", "gt"), [
+    pytest.param(0.0, 0.0, 10.0, id="fig6a"), pytest.param(0.0, 0.05, 10.0, id="fig7"),
+    pytest.param(1.0, 0.0, 4.0, id="fig6b"),
+    # to g t = 20 the Fock reference takes ~13 min each (passed 2026-11-29): by hand only
+    pytest.param(0.0, 0.0, 20.0, marks=pytest.mark.paper, id="fig6a-20"),
+    pytest.param(0.0, 0.05, 20.0, marks=pytest.mark.paper, id="fig7-20")])
 def test_paper_figures_agree_with_fock(n_th: float, gamma_q: float, gt: float) -> None:
     """Issue 4's acceptance at the paper's parameters (g = 0.2, F = 0.1, gamma_a = 0.05):
     battery energy and ergotropy to 1e-5 relative (of the largest battery energy).
     Fig. 6b (N = 1) only to g t = 4: the lab-frame Fock reference needs ~25 levels per
-    oscillator there and is too slow beyond."""
+    oscillator there and is too slow beyond. The g t = 20 cases carry the ``paper``
+    marker (``pytest -m paper``; about 26 min) and are not run by CI."""
     model = qb.catalytic_model(0.2, 0.2, 0.1, 0.05, gamma_q, n_th)
     t = np.linspace(0.0, gt / 0.2, 11)
     opts = qb.SolverOptions(truncation_tol=1e-8, rtol=1e-9, atol=1e-11)
