@@ -80,10 +80,12 @@ def test_qubit_lowering_is_sigma_minus() -> None:
     np.testing.assert_array_equal(space.lowering(0).toarray(), [[0, 1], [0, 0]])
 
 
-@pytest.mark.parametrize("t", [0.0, 3.7])
-def test_lindblad_rhs_matches_dense_master_equation(t: float) -> None:
+@pytest.mark.parametrize(("t", "cutoffs"), [(0.0, (4, 3)), (3.7, (4, 3)), (3.7, (13, 11))],
+                         ids=["static", "driven", "blocked-path"])
+def test_lindblad_rhs_matches_dense_master_equation(t: float, cutoffs: tuple[int, int]) -> None:
+    """Dimension 24, and 286 (> 256: the cache-blocked code path of Lindblad.apply)."""
     model = _rich_model()
-    space = FockSpace.of(model, {"charger": 4, "battery": 3})
+    space = FockSpace.of(model, {"charger": cutoffs[0], "battery": cutoffs[1]})
     ham = rotating_hamiltonian(model, space)
     lind = Lindblad(space, jumps(model))
     rho = _random_state(space.size)
