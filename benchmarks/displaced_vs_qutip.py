@@ -20,10 +20,10 @@ import time
 
 import numpy as np
 import qutip
+from _common import mesolve_battery
 
 import qbattery as qb
 from qbattery.interop import to_qutip
-from qbattery.observables import ergotropy
 
 G, F, GAMMA = 0.2, 0.1, 0.05
 
@@ -53,20 +53,7 @@ def main() -> None:
 
     cut = args.qutip_cutoff or "auto"
     p = to_qutip(model, cutoffs=cut, stop=float(times[-1]), tol=1e-6)
-    battery = model.index("battery")
-
-    def energy(t: float, state: qutip.Qobj) -> float:
-        return float(qutip.expect(p.number("battery"), state))
-
-    def work(t: float, state: qutip.Qobj) -> float:
-        return ergotropy(state.ptrace(battery).full(), 1.0)
-
-    start = time.perf_counter()
-    out = qutip.mesolve(p.hamiltonian, p.initial_state, times, p.collapse_operators,
-                        e_ops=[energy, work],
-                        options={"rtol": 1e-8, "atol": 1e-10, "nsteps": 10**7})
-    t_qutip = time.perf_counter() - start
-    e_q, w_q = (np.real(np.array(x)) for x in out.expect)
+    t_qutip, e_q, w_q = mesolve_battery(model, p, times, rtol=1e-8, atol=1e-10)
     print(f"qutip mesolve     : {t_qutip:8.2f} s  (QuTiP {qutip.__version__}, Fock space "
           f"{p.space.dims}, dimension {p.space.size})")
     print(f"ratio qutip / qbattery: {t_qutip / t_ours:.1f}")

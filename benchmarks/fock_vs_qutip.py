@@ -16,10 +16,10 @@ import time
 
 import numpy as np
 import qutip
+from _common import mesolve_battery
 
 import qbattery as qb
 from qbattery.interop import to_qutip
-from qbattery.observables import ergotropy
 
 G, F, GAMMA = 0.2, 0.1, 0.05
 
@@ -50,22 +50,8 @@ def main() -> None:
           f"largest tail {ours.extra['max_tail'][1].max():.2e})")
 
     p = to_qutip(model, cutoffs=cut)
-    battery = model.index("battery")
     dims = p.space.dims
-
-    def energy(t: float, state: qutip.Qobj) -> float:
-        return float(qutip.expect(p.number("battery"), state))
-
-    def work(t: float, state: qutip.Qobj) -> float:
-        rho_b = state.ptrace(battery).full()
-        return ergotropy(rho_b, 1.0)
-
-    start = time.perf_counter()
-    out = qutip.mesolve(p.hamiltonian, p.initial_state, times, p.collapse_operators,
-                        e_ops=[energy, work],
-                        options={"rtol": args.rtol, "atol": args.atol, "nsteps": 10**7})
-    t_qutip = time.perf_counter() - start
-    e_q, w_q = (np.real(np.array(x)) for x in out.expect)
+    t_qutip, e_q, w_q = mesolve_battery(model, p, times, rtol=args.rtol, atol=args.atol)
     print(f"qutip mesolve : {t_qutip:8.2f} s (QuTiP {qutip.__version__}, same space {dims})")
     print(f"ratio qutip / qbattery: {t_qutip / t_ours:.2f}")
     de = np.max(np.abs(ours["battery"]["energy"] - e_q))

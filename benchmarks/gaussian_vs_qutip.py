@@ -15,17 +15,9 @@ import platform
 import time
 
 import numpy as np
+from _common import best_of
 
 import qbattery as qb
-
-
-def best_of(fn, repeat: int) -> tuple[float, object]:  # type: ignore[no-untyped-def]
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
 
 
 def main() -> None:

@@ -15,21 +15,15 @@ Run:  OPENBLAS_NUM_THREADS=1 python benchmarks/multicell_scaling.py
 from __future__ import annotations
 
 import dataclasses
-import time
 
 import numpy as np
+from _common import best_of
 
 import qbattery as qb
 
 
 def timed(model: qb.Model, t: np.ndarray, repeat: int = 3) -> tuple[float, qb.Result]:
-    best, res = float("inf"), None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        res = qb.solve(model, t)
-        best = min(best, time.perf_counter() - t0)
-    assert res is not None
-    return best, res
+    return best_of(lambda: qb.solve(model, t), repeat)
 
 
 def detuned(model: qb.Model, rng: np.random.Generator) -> qb.Model:

@@ -22,7 +22,12 @@ class ModelError(QBatteryError, ValueError):
 
     def __init__(self, field: str, message: str) -> None:
         self.field = field
+        self.message = message
         super().__init__(f"{field}: {message}")
+
+    def renamed(self, field: str) -> ModelError:
+        """The same complaint about another name (e.g. the CLI flag a field came from)."""
+        return ModelError(field, self.message)
 
 
 class UnsupportedMethodError(QBatteryError, ValueError):

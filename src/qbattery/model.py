@@ -47,8 +47,7 @@ def field_prefix(prefix: str) -> Iterator[None]:
     try:
         yield
     except ModelError as err:
-        raise ModelError(f"{prefix}.{err.field}" if prefix else err.field,
-                         str(err).split(": ", 1)[1]) from None
+        raise err.renamed(f"{prefix}.{err.field}" if prefix else err.field) from None
 
 
 def real_number(name: str, value: Any, *, minimum: float | None = None,

@@ -13,10 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
 
+from ..config import SolverOptions
 from ..errors import ModelError
+from ..model import Model
+from ..solvers import solve
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,22 @@ class FigureSpec:
 
 
 FIGURES: dict[str, FigureSpec] = {}
+
+
+def solve_dataset(model: Model, stop: float, points: int, *,
+                  truncation_tol: float = 1e-6) -> xr.Dataset:
+    """``solve(model)`` (method auto) on linspace(0, stop, points) as a Dataset that
+    records the truncation tolerance of the density-matrix engines."""
+    result = solve(model, np.linspace(0.0, stop, points),
+                   options=SolverOptions(truncation_tol=truncation_tol))
+    ds = result.to_xarray()
+    ds.attrs["truncation_tol"] = truncation_tol
+    return ds
+
+
+def displaced_note(truncation_tol: float) -> str:
+    """What a qubit figure's title says about how it was solved."""
+    return f"exact (displaced frame), Fock tails ≤ {truncation_tol:g}"
 
 
 def register_figure(spec: FigureSpec) -> FigureSpec:

@@ -20,14 +20,11 @@ from __future__ import annotations
 
 import functools
 
-import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
 
 from ..builders import catalytic_model
-from ..config import SolverOptions
-from ..solvers import solve
-from . import FigureSpec, register_figure
+from . import FigureSpec, displaced_note, register_figure, solve_dataset
 from .paper import draw_battery
 
 G, F, GAMMA = 0.2, 0.1, 0.05
@@ -35,13 +32,10 @@ G, F, GAMMA = 0.2, 0.1, 0.05
 
 def catalyst_dataset(n_th: float, gamma_q: float, stop: float, points: int, *,
                      truncation_tol: float = 1e-6) -> xr.Dataset:
-    """Solve the qubit-catalyst model (Fig. 6-7 parameters) on linspace(0, stop, points)."""
+    """Solve the qubit-catalyst model (Fig. 6-7 parameters) on linspace(0, stop, points)
+    (method auto: the displaced frame)."""
     model = catalytic_model(G, G, F, GAMMA, gamma_q, n_th, catalyst="qubit")
-    result = solve(model, np.linspace(0.0, stop, points), method="displaced",
-                   options=SolverOptions(truncation_tol=truncation_tol))
-    ds = result.to_xarray()
-    ds.attrs["truncation_tol"] = truncation_tol
-    return ds
+    return solve_dataset(model, stop, points, truncation_tol=truncation_tol)
 
 
 def draw_catalyst(ds: xr.Dataset, fig: Figure) -> None:
@@ -56,8 +50,8 @@ for _name, _nth, _gq, _gt, _tol, _what in [
 ]:
     register_figure(FigureSpec(
         name=_name,
-        title=f"{_what}; g={G}, F={F}, γ_a={GAMMA}\nexact (displaced frame), "
-              f"Fock tails ≤ {_tol:g}; window g t ≤ {_gt:g}",
+        title=f"{_what}; g={G}, F={F}, γ_a={GAMMA}\n{displaced_note(_tol)}; "
+              f"window g t ≤ {_gt:g}",
         compute=functools.partial(catalyst_dataset, _nth, _gq, _gt / G, 401 if _gt > 20 else 201,
                                   truncation_tol=_tol),
         draw=draw_catalyst,

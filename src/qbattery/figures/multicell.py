@@ -23,9 +23,8 @@ import xarray as xr
 from matplotlib.figure import Figure
 
 from ..builders import multicell_model
-from ..config import SolverOptions
 from ..solvers import solve
-from . import FigureSpec, register_figure
+from . import FigureSpec, displaced_note, register_figure, solve_dataset
 
 G_A, F, GAMMA, T_STORE = 0.2, 0.1, 0.05, 200.0
 #: Cell couplings of the qubit-catalyst multi-cell figure (two cells keep the
@@ -42,11 +41,7 @@ def compute_cells(catalyst: str = "oscillator", couplings: tuple[float, ...] = (
                   ) -> xr.Dataset:
     """Per-cell energy and ergotropy for cells with the given couplings g_i."""
     model = multicell_model(G_A, couplings, F, GAMMA, catalyst=catalyst)
-    result = solve(model, np.linspace(0.0, stop, points),
-                   options=SolverOptions(truncation_tol=truncation_tol))
-    ds = result.to_xarray()
-    ds.attrs["truncation_tol"] = truncation_tol
-    return ds
+    return solve_dataset(model, stop, points, truncation_tol=truncation_tol)
 
 
 def draw_cells(ds: xr.Dataset, fig: Figure) -> None:
@@ -133,7 +128,7 @@ register_figure(FigureSpec(
     f"g_a={G_A}, F={F}, γ={GAMMA}", lambda: compute_cells("oscillator"), draw_cells))
 register_figure(FigureSpec(
     "multicell_cells_qubit", "Two cells g_i=0.15,0.25, qubit catalyst, drive at ω; "
-    f"g_a={G_A}, F={F}, γ={GAMMA}\nexact (displaced frame), Fock tails ≤ 1e-4",
+    f"g_a={G_A}, F={F}, γ={GAMMA}\n{displaced_note(1e-4)}",
     lambda: compute_cells("qubit", QUBIT_CELLS, 100.0, 201, truncation_tol=1e-4), draw_cells))
 register_figure(FigureSpec(
     "multicell_vs_k", f"Stored ergotropy vs number of cells; g_a={G_A}, F={F}, γ={GAMMA}, "

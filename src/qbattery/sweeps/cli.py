@@ -128,7 +128,7 @@ def _protocols(args: argparse.Namespace) -> tuple[Protocol, ...]:
     try:
         return tuple(protocol_named(n) for n in names)
     except ModelError as err:
-        raise ModelError("--protocols", str(err).split(": ", 1)[1]) from None
+        raise err.renamed("--protocols") from None
 
 
 def _params(args: argparse.Namespace) -> ProtocolParams:
@@ -139,7 +139,7 @@ def _params(args: argparse.Namespace) -> ProtocolParams:
                               gamma_q=args.gamma_q, omega_q=args.omega_q)
     except ModelError as err:
         flag = "--" + err.field.replace("_", "-")
-        raise ModelError(flag, str(err).split(": ", 1)[1]) from None
+        raise err.renamed(flag) from None
 
 
 def _save(ds: xr.Dataset, draw: Callable[[xr.Dataset, Figure], None], prefix: str,

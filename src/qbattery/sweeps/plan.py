@@ -71,7 +71,7 @@ class SweepPlan:
             try:
                 at = check_times(np.sort(np.asarray(self.at, dtype=float)))
             except ModelError as err:
-                raise ModelError("--at", str(err).split(": ", 1)[1]) from None
+                raise err.renamed("--at") from None
             object.__setattr__(self, "at", tuple(float(x) for x in at))
 
     # -- grid -------------------------------------------------------------------------------
