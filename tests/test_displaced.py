@@ -145,18 +145,53 @@ def test_invariants_and_energy_bookkeeping() -> None:
     assert np.max(np.abs(dedt - r.power_balance())) < 1e-5
 
 
-def test_cutoff_grows_and_resumes() -> None:
-    """Starting from a deliberately small automatic cutoff, the solver grows it mid-run."""
+def test_cutoff_grows_then_shrinks_and_agrees_with_fixed_cutoffs() -> None:
+    """Fig. 6a to g t = 50: the frame needs 8 x 12 levels in the transient (the
+    automatic cutoffs start at 6 and grow) and far fewer once the battery
+    saturates (they shrink). Every output agrees with a run on the largest
+    cutoffs held fixed."""
     model = qb.catalytic_model(0.2, 0.2, 0.1, 0.05)
-    t = np.linspace(0.0, 150.0, 31)
+    t = np.linspace(0.0, 250.0, 51)
     r = qb.solve(model, t, method="displaced")
-    assert r.stats["cutoff_growths"] >= 1
+    assert r.stats["cutoff_growths"] >= 1 and r.stats["cutoff_shrinks"] >= 1
     assert np.all(r.extra["max_tail"][1] <= 1e-6)
+    assert 0 < r.stats["shrink_dropped"] <= 1e-7
     used = r.extra["cutoff_at"][1][model.index("battery")]
-    assert used[-1] > used[0]
-    fixed = qb.solve(model, t, method="displaced",
-                     options=qb.SolverOptions(cutoff=int(r.extra["cutoff"][1].max())))
+    assert used.max() > used[0] and used[-1] < used.max()
+    largest = {name: int(r.extra["cutoff_at"][1][model.index(name)].max())
+               for name in ("charger", "battery")}
+    fixed = qb.solve(model, t, method="displaced", options=qb.SolverOptions(cutoff=largest))
+    assert fixed.stats["cutoff_shrinks"] == 0  # fixed cutoffs are never resized
     np.testing.assert_allclose(r.occupation, fixed.occupation, atol=5e-6)
+    np.testing.assert_allclose(r.ergotropy, fixed.ergotropy, atol=5e-6)
+    np.testing.assert_allclose(r.extra["catalyst_purity"][1], fixed.extra["catalyst_purity"][1],
+                               atol=1e-6)
+
+
+def test_resize_pads_and_cuts() -> None:
+    from qbattery.hilbert import FockSpace, pack_hermitian
+    from qbattery.solvers.displaced_frame import resize
+
+    model = qb.catalytic_model(0.2, 0.2, 0.1, 0.05)
+    small = FockSpace.of(model, {"charger": 3, "battery": 4})
+    large = FockSpace.of(model, {"charger": 5, "battery": 4})
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(small.size, small.size)) + 1j * rng.normal(size=(small.size, small.size))
+    rho = x @ x.conj().T
+    rho /= np.trace(rho)
+    m = pack_hermitian(rho)
+    grown, dropped = resize(m, small, large)
+    assert dropped == pytest.approx(0.0, abs=1e-15)
+    back, dropped = resize(grown, large, small)
+    np.testing.assert_allclose(back, m, atol=1e-15)
+    assert dropped == pytest.approx(0.0, abs=1e-15)
+    cut = FockSpace.of(model, {"charger": 2, "battery": 4})
+    p = np.real(np.diagonal(rho)).reshape(small.dims)
+    out, dropped = resize(m, small, cut)
+    assert dropped == pytest.approx(p[2:].sum())
+    np.testing.assert_allclose(np.trace(out), 1.0)
+    np.testing.assert_allclose(out * (1 - dropped), m.reshape(small.dims * 2)[:2, :, :, :2]
+                               .reshape(cut.size, cut.size))
 
 
 def test_small_fixed_cutoff_is_never_silent() -> None:

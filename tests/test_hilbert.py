@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.linalg as sla
+import scipy.sparse as sp
 
 import qbattery as qb
 from qbattery.errors import ModelError
@@ -17,9 +18,12 @@ from qbattery.hilbert import (
     jumps,
     levels_needed,
     number_distribution,
+    pack_hermitian,
     plan_cutoffs,
     rotating_hamiltonian,
+    unpack_hermitian,
 )
+from qbattery.hilbert.integrate import STABILITY_RADIUS, STABILITY_RECTANGLE, stable_step
 
 
 def _random_state(dim: int, seed: int = 0) -> np.ndarray:
@@ -102,6 +106,52 @@ def test_lindblad_rhs_matches_dense_master_equation(t: float, cutoffs: tuple[int
         np.testing.assert_allclose(a, b, atol=1e-14)
 
 
+@pytest.mark.parametrize("t", [0.0, 3.7])
+def test_packed_lindblad_matches_dense_master_equation(t: float) -> None:
+    """Lindblad.apply_packed (real storage M = Re rho + Im rho, two real sparse products)
+    against the dense master equation, with a complex, time-dependent Hamiltonian."""
+    model = _rich_model()
+    space = FockSpace.of(model, {"charger": 4, "battery": 5})
+    lind = Lindblad(space, jumps(model))
+    rho = _random_state(space.size, seed=5)
+    h, cs = _dense_network(model, space.dims, t)
+    ref = -1j * (h @ rho - rho @ h)
+    for c in cs:
+        cd = c.conj().T
+        ref += c @ rho @ cd - 0.5 * (cd @ c @ rho + rho @ cd @ c)
+    gen = lind.generator(rotating_hamiltonian(model, space).at(t)).tocsr()
+    assert np.abs(gen.data.imag).max() > 0 and np.abs(gen.data.real).max() > 0
+    stacked = sp.vstack([gen.real, gen.imag]).tocsr()
+    m = pack_hermitian(rho)
+    assert m.dtype == np.float64
+    np.testing.assert_allclose(unpack_hermitian(m), rho, atol=1e-16)
+    np.testing.assert_allclose(unpack_hermitian(lind.apply_packed(m, stacked)), ref, atol=1e-13)
+
+
+def test_dop853_stability_constants() -> None:
+    """The half-disc and rectangle of integrate.STABILITY_* lie in DOP853's stability
+    region |R(z)| <= 1, R(z) = 1 + z b^T (I - z A)^-1 1 from SciPy's own tableau, and
+    the imaginary axis leaves it just beyond (so the rectangle is not loose)."""
+    from scipy.integrate._ivp import dop853_coefficients as tab
+
+    a, b = tab.A[:12, :12], tab.B
+    eye, ones = np.eye(12), np.ones(12)
+
+    def growth(z: complex) -> float:
+        return float(abs(1 + z * b @ np.linalg.solve(eye - z * a, ones)))
+
+    r = STABILITY_RADIUS["DOP853"]
+    x, y = STABILITY_RECTANGLE["DOP853"]
+    disc = [r * np.exp(1j * phi) * s for phi in np.linspace(np.pi / 2, 3 * np.pi / 2, 121)
+            for s in (0.25, 0.5, 0.75, 1.0)]
+    box = [complex(-u, v) for u in np.linspace(0, x, 31) for v in np.linspace(-y, y, 117)]
+    assert max(growth(z) for z in disc + box) <= 1 + 1e-12
+    assert growth(6.1j) > 1.0
+    # the step is the longer of the two: a thin rectangle (little damping) gets 5.8 / spread
+    assert stable_step(2.0, 0.1) == pytest.approx(max(r / 2.1, min(y / 2.0, x / 0.1)))
+    assert stable_step(0.0, 0.0) == float("inf")
+
+
 def test_truncated_lindbladian_preserves_trace_and_hermiticity() -> None:
     model = _rich_model()
     space = FockSpace.of(model, {"charger": 5, "battery": 4})
@@ -162,3 +212,28 @@ def test_cutoff_plan_validates_the_table() -> None:
         plan_cutoffs(model, {"batery": 7})
     with pytest.raises(ModelError, match=r"cutoff\.catalyst: 'catalyst' is a qubit"):
         plan_cutoffs(model, {"catalyst": 3})
+
+
+def test_integrate_reports_outputs_before_the_step_that_covers_them() -> None:
+    """on_step(t) comes after every output <= t (a caller may resume from that step),
+    and the outputs match the exact solution of y' = i y."""
+    from qbattery.hilbert import integrate
+
+    events: list[tuple[str, float]] = []
+    times = np.linspace(0.0, 10.0, 23)
+    values = np.zeros(times.size, dtype=complex)
+
+    def on_output(k: int, t: float, y: np.ndarray) -> None:
+        events.append(("output", t))
+        values[k] = y[0]
+
+    stats = integrate(lambda t, y: 1j * y, np.array([1.0 + 0j]), times, rtol=1e-10, atol=1e-12,
+                      on_output=on_output, on_step=lambda t, y: events.append(("step", t)),
+                      first_step=0.3)
+    np.testing.assert_allclose(values, np.exp(1j * times), atol=1e-8)
+    steps = [t for kind, t in events if kind == "step"]
+    assert len(steps) == stats["steps"] > 1
+    for i, (kind, t) in enumerate(events):
+        if kind == "step":
+            later = [u for k2, u in events[i + 1:] if k2 == "output"]
+            assert all(u > t for u in later)

@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 from .integrate import integrate, stable_step
-from .lindblad import Lindblad, add_adjoint
+from .lindblad import Lindblad, add_adjoint, pack_hermitian, unpack_hermitian
 from .space import (
     FockSpace,
     Jump,
@@ -68,10 +68,12 @@ __all__ = [
     "marginals",
     "mode_observables",
     "number_distribution",
+    "pack_hermitian",
     "pair_operators",
     "plan_cutoffs",
     "reduced_state",
     "rotating_hamiltonian",
     "stable_step",
     "tails",
+    "unpack_hermitian",
 ]

@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.integrate import DOP853, RK45, OdeSolver
 
-__all__ = ["INTEGRATORS", "STABILITY_RADIUS", "integrate", "stable_step"]
+__all__ = ["INTEGRATORS", "STABILITY_RADIUS", "STABILITY_RECTANGLE", "integrate", "stable_step"]
 
 INTEGRATORS: dict[str, type[OdeSolver]] = {"DOP853": DOP853, "RK45": RK45}
 
@@ -24,6 +24,13 @@ INTEGRATORS: dict[str, type[OdeSolver]] = {"DOP853": DOP853, "RK45": RK45}
 #: (computed from SciPy's tableaux: |R(z)| <= 1 + 1e-9 up to r = 5.75 for DOP853 and
 #: r = 1.0 for RK45, whose region barely contains the imaginary axis), with a margin.
 STABILITY_RADIUS: dict[str, float] = {"DOP853": 5.5, "RK45": 0.9}
+
+#: A rectangle {-X <= Re z <= 0, |Im z| <= Y} inside the stability region, as (X, Y):
+#: for DOP853, |R(z)| <= 1 (to 2e-16) on a 301 x 1201 grid of [-3, 0] x [0, 5.8]
+#: (the imaginary axis is stable up to 5.96). Lightly damped Lindbladians have their
+#: eigenvalues in a thin rectangle, which fits here with a ~15 % longer step than
+#: in the half-disc.
+STABILITY_RECTANGLE: dict[str, tuple[float, float]] = {"DOP853": (3.0, 5.8)}
 
 State = NDArray[Any]
 
@@ -34,7 +41,8 @@ def stable_step(spread: float, decay: float, method: str = "DOP853") -> float:
     The eigenvalues of -i[H, .] + D lie (up to the non-normality of D) in the
     rectangle -decay <= Re <= 0, |Im| <= spread, with ``spread`` >= E_max - E_min
     and ``decay`` the largest eigenvalue of sum_c c^dag c; they are kept inside
-    the method's stable half-disc by h <= r / (spread + decay).
+    the method's stable half-disc by h <= r / (spread + decay), or inside its
+    stable rectangle by h <= min(Y / spread, X / decay); the longer step is used.
 
     Why it matters: the error estimate of an adaptive step sees the state as a
     whole (an RMS over D^2 entries), so a high-frequency mode that lives at the
@@ -43,14 +51,22 @@ def stable_step(spread: float, decay: float, method: str = "DOP853") -> float:
     reached 1e-3 in the battery's ergotropy before this cap was added.
     """
     rate = spread + decay
-    return float("inf") if rate <= 0 else STABILITY_RADIUS[method] / rate
+    if rate <= 0:
+        return float("inf")
+    step = STABILITY_RADIUS[method] / rate
+    if method in STABILITY_RECTANGLE:
+        x, y = STABILITY_RECTANGLE[method]
+        step = max(step, min(y / spread if spread > 0 else float("inf"),
+                             x / decay if decay > 0 else float("inf")))
+    return float(step)
 
 
 def integrate(fun: Callable[[float, State], State], y0: State, times: NDArray[np.float64], *,
               rtol: float, atol: float, on_output: Callable[[int, float, State], None],
               on_step: Callable[[float, State], None] | None = None,
               method: str = "DOP853",
-              max_step: float | Callable[[State], float] = float("inf")) -> dict[str, int]:
+              max_step: float | Callable[[State], float] = float("inf"),
+              first_step: float | None = None) -> dict[str, int]:
     """Integrate dy/dt = fun(t, y) from t = 0 and report y at each of ``times``.
 
     Args:
@@ -60,12 +76,15 @@ def integrate(fun: Callable[[float, State], State], y0: State, times: NDArray[np
         rtol: relative tolerance of the adaptive integrator.
         atol: absolute tolerance.
         on_output: called as ``on_output(k, times[k], y)``, in order.
-        on_step: called after every accepted step as ``on_step(t, y)``; it may
-            raise to stop the run.
+        on_step: called after every accepted step as ``on_step(t, y)``, once the
+            outputs up to t are made; it may raise to stop the run (a caller
+            can then resume from this step's state with the outputs after t).
         method: a SciPy explicit Runge-Kutta method (``"DOP853"`` or ``"RK45"``).
         max_step: largest step (see :func:`stable_step`), or a function of the
             current state giving it (re-evaluated after every step, for a
             generator that changes with the state).
+        first_step: the first step to try (e.g. the last step of an interrupted
+            run that resumes); by default SciPy's estimate.
 
     Returns:
         Statistics: accepted ``steps`` and right-hand side evaluations ``nfev``.
@@ -76,19 +95,21 @@ def integrate(fun: Callable[[float, State], State], y0: State, times: NDArray[np
         k += 1
     if k == times.size:
         return {"steps": 0, "nfev": 0}
-    cap = max_step if callable(max_step) else None
+    cap: Callable[[State], float] | None = None
+    if callable(max_step):
+        cap, largest = max_step, max_step(y0)
+    else:
+        largest = float(max_step)
+    if first_step is not None:
+        first_step = min(first_step, largest, float(times[-1]))
     solver = INTEGRATORS[method](fun, 0.0, y0, float(times[-1]), rtol=rtol, atol=atol,
-                                     max_step=max_step if cap is None else cap(y0))
+                                 max_step=largest, first_step=first_step)
     steps = 0
     while k < times.size:
         message = solver.step()
         if solver.status == "failed":
             raise RuntimeError(f"integrator failed at t = {solver.t:.6g}: {message}")
         steps += 1
-        if on_step is not None:
-            on_step(solver.t, solver.y)
-        if cap is not None:
-            solver.max_step = cap(solver.y)
         dense = None
         while k < times.size and times[k] <= solver.t:
             if times[k] == solver.t:
@@ -99,4 +120,8 @@ def integrate(fun: Callable[[float, State], State], y0: State, times: NDArray[np
                 y = dense(times[k])
             on_output(k, float(times[k]), y)
             k += 1
+        if on_step is not None:  # after the step's outputs: every output <= t is made
+            on_step(solver.t, solver.y)
+        if cap is not None:
+            solver.max_step = cap(solver.y)
     return {"steps": steps, "nfev": int(solver.nfev)}

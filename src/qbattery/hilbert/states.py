@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import scipy.linalg as sla
@@ -90,8 +91,9 @@ def initial_state(model: Model, space: FockSpace, *,
     return rho
 
 
-def marginals(rho: NDArray[np.complex128], space: FockSpace) -> list[NDArray[np.float64]]:
-    """Fock-number distribution p_i(m) of every mode (from the diagonal of rho)."""
+def marginals(rho: NDArray[Any], space: FockSpace) -> list[NDArray[np.float64]]:
+    """Fock-number distribution p_i(m) of every mode (from the diagonal of rho, or of its
+    packed form, whose diagonal is the same)."""
     p = np.real(np.diagonal(rho)).reshape(space.dims)
     n = len(space.dims)
     return [p.sum(axis=tuple(k for k in range(n) if k != i)) for i in range(n)]

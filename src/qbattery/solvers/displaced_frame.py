@@ -1,0 +1,257 @@
+r"""The equations of motion in a moving displaced frame (used by ``method = "displaced"``).
+
+The oscillators of a charger-catalyst-battery network carry large coherent
+amplitudes and small fluctuations. Writing rho = D(alpha) rho' D(alpha)^dag,
+D(alpha) = prod_i exp(alpha_i a_i^dag - alpha_i^* a_i) over the oscillators,
+and evolving alpha(t) together with rho', the frame state rho' keeps near-zero
+mean amplitudes and needs only a small Fock cutoff.
+
+Derivation (rotating frame of ``model.frame_frequency``; x = a or sigma_-).
+Substituting a -> a + alpha in the master equation:
+- H(a + alpha) keeps its quadratic part and gains linear terms
+  L_i a_i^dag + h.c., L_i = Delta_i alpha_i + sum_(j osc) g_ij alpha_j
+  + F_i e^{-i delta_i t}, plus a qubit drive g_ij (alpha_i sigma_j^+ + h.c.)
+  for every oscillator-qubit coupling;
+- gamma (N+1) D[a + alpha] + gamma N D[a^dag + alpha^*] = the same dissipators
+  plus -i [(i gamma / 2)(alpha^* a - alpha a^dag), .] (independent of N);
+- the moving frame adds -D^dag dD/dt, i.e. -i [i (alpha_dot^* a - alpha_dot a^dag), .].
+Choosing alpha from the exact first-moment equations,
+
+    alpha_dot_i = -i (Delta_i alpha_i + sum_(j osc) g_ij alpha_j
+                      + sum_(j qubit) g_ij <sigma_j> + F_i e^{-i delta_i t}) - gamma_i alpha_i / 2,
+
+cancels every linear term except -g_ij (<sigma_j> a_i^dag + h.c.), so
+
+    d rho'/dt = -i [H', rho'] + (the same dissipators on rho'),
+    H' = H_quadratic + (qubit drives)
+         + sum_(i osc, j qubit) g_ij (alpha_i sigma_j^+ - <sigma_j> a_i^dag + h.c.).
+
+d<a'>/dt is then linear and homogeneous in <a'>: <a'> stays zero up to
+truncation (a wrong sign in the frame term makes it grow, which the tests
+check). Observables are rebuilt exactly: <a> = alpha + <a'>,
+<n> = |alpha|^2 + <n'> + 2 Re(alpha^* <a'>); a mode's ergotropy uses the
+spectrum of the frame's reduced state (a local unitary image of the true one);
+entropies and correlations are frame invariant.
+
+Storage: the state vector is real, [Re alpha, Im alpha, M] with M = Re rho' +
+Im rho' (see :mod:`qbattery.hilbert.lindblad`): half the numbers of the complex
+rho', Hermitian by construction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
+from ..hilbert import (
+    FockSpace,
+    Lindblad,
+    jumps,
+    ladder,
+    pair_operators,
+    rotating_hamiltonian,
+    stable_step,
+)
+from ..model import Model
+
+__all__ = ["AffineSparse", "DisplacedEquations", "max_step", "resize"]
+
+
+class AffineSparse:
+    """G(c) = base + sum_k c_k terms_k on a fixed sparsity pattern, returned as the real
+    stacked matrix [Re G; Im G] (2D x D) that :meth:`Lindblad.apply_packed` takes."""
+
+    def __init__(self, base: sp.spmatrix, terms: list[sp.spmatrix]) -> None:
+        pattern = abs(sp.csr_matrix(base, dtype=complex))
+        for t in terms:
+            pattern = pattern + abs(t)
+        pattern = sp.csr_matrix(pattern)
+        pattern.sum_duplicates()
+        pattern.sort_indices()
+        n = pattern.shape[1]
+        coo = pattern.tocoo()
+        self._keys = coo.row.astype(np.int64) * n + coo.col
+        self.nnz = pattern.nnz
+        indptr = np.concatenate([pattern.indptr, pattern.indptr[1:] + pattern.nnz])
+        self.stacked = sp.csr_matrix((np.zeros(2 * pattern.nnz), np.tile(pattern.indices, 2),
+                                      indptr), shape=(2 * n, n))
+        self.base = self._align(base)
+        self.terms = np.array([self._align(t) for t in terms]).reshape(len(terms), pattern.nnz)
+
+    def _align(self, m: sp.spmatrix) -> NDArray[np.complex128]:
+        c = sp.coo_matrix(m)
+        out = np.zeros(self._keys.size, dtype=complex)
+        idx = np.searchsorted(self._keys, c.row.astype(np.int64) * m.shape[1] + c.col)
+        np.add.at(out, idx, c.data)
+        return out
+
+    def at(self, coeffs: NDArray[np.complex128]) -> sp.csr_matrix:
+        """[Re G(c); Im G(c)] (the same matrix object, updated in place)."""
+        values = self.base + coeffs @ self.terms
+        self.stacked.data[:self.nnz] = values.real
+        self.stacked.data[self.nnz:] = values.imag
+        return self.stacked
+
+
+class DisplacedEquations:
+    """d/dt (alpha, rho') on a fixed truncated space.
+
+    The time-dependent generator is -i H'(t) - (1/2) sum c^dag c =
+    G0 + sum_k coeff_k(t) O_k with coeff = Ga alpha + Gac alpha^* + Gs <sigma>
+    + Gsc <sigma>^* + Gp e^{-i delta t} + Gpc e^{i delta t} (detuned qubit drives).
+    """
+
+    def __init__(self, model: Model, space: FockSpace) -> None:
+        self.space = space
+        wr = model.frame_frequency
+        n = len(model.modes)
+        self.osc = [i for i in range(n) if model.modes[i].kind == "oscillator"]
+        self.qub = [i for i in range(n) if model.modes[i].kind == "qubit"]
+        pos = {i: k for k, i in enumerate(self.osc)}
+        qpos = {j: k for k, j in enumerate(self.qub)}
+        no, nq = len(self.osc), len(self.qub)
+        self.A = np.zeros((no, no), dtype=complex)
+        for i in self.osc:
+            self.A[pos[i], pos[i]] = -1j * (model.modes[i].frequency - wr)
+        for i, rate, _ in model.bath_terms():
+            if i in pos:
+                self.A[pos[i], pos[i]] -= 0.5 * rate
+        self.B = np.zeros((no, nq), dtype=complex)
+        self.osc_qubit: list[tuple[tuple[int, int], float]] = []
+        x = space.lowering_operators
+        ops: list[sp.spmatrix] = []
+        rows: list[tuple[str, int, complex]] = []
+        for c in model.couplings:
+            i, j = model.index(c.between[0]), model.index(c.between[1])
+            if i in pos and j in pos:
+                self.A[pos[i], pos[j]] += -1j * c.strength
+                self.A[pos[j], pos[i]] += -1j * c.strength
+            elif i in pos or j in pos:
+                o, q = (i, j) if i in pos else (j, i)
+                self.B[pos[o], qpos[q]] += -1j * c.strength
+                self.osc_qubit.append(((o, q), c.strength))
+                # -i g (alpha_o sigma_q^+ + alpha_o^* sigma_q - <s_q> a_o^dag - <s_q>^* a_o)
+                ops += [x[q].T, x[q], x[o].T, x[o]]
+                g = -1j * c.strength
+                rows += [("a", pos[o], g), ("ac", pos[o], g), ("s", qpos[q], -g),
+                         ("sc", qpos[q], -g)]
+        fcols, fdelta = [], []
+        qubit_drives = []
+        for d in model.drives:
+            k = model.index(d.mode)
+            if k in pos:
+                col = np.zeros(no, dtype=complex)
+                col[pos[k]] = -1j * d.amplitude
+                fcols.append(col)
+                fdelta.append(d.frequency - wr)
+            else:
+                qubit_drives.append(d)
+        self.F = np.column_stack(fcols) if fcols else np.zeros((no, 0), dtype=complex)
+        self.fdelta = np.array(fdelta)
+        ham = rotating_hamiltonian(model, space, drives=qubit_drives)
+        self.pdelta = np.array([delta for delta, _ in ham.oscillating])
+        for k, (_, v) in enumerate(ham.oscillating):  # as RotatingHamiltonian.at: e^{i d t} V
+            ops += [v, v.T]
+            rows += [("p", k, -1j), ("pc", k, -1j)]
+        sizes = {"a": no, "ac": no, "s": nq, "sc": nq, "p": self.pdelta.size,
+                 "pc": self.pdelta.size}
+        self.G = {key: np.zeros((len(ops), size), dtype=complex) for key, size in sizes.items()}
+        for r, (key, k, g) in enumerate(rows):
+            self.G[key][r, k] = g
+        self.lind = Lindblad(space, jumps(model))
+        self.hamiltonian = ham
+        static = -1j * ham.static - sp.diags(self.lind.half_decay)
+        self.gen = AffineSparse(static, ops)
+        self.sigma = [sp.coo_matrix(x[j]) for j in self.qub]
+        self.pairs = pair_operators(model, space)
+        self.no = no
+        self.opos, self.qpos = pos, qpos
+
+    def split(self, y: NDArray[np.float64]) -> tuple[NDArray[np.complex128],
+                                                     NDArray[np.float64]]:
+        """(alpha, packed rho') of the real state vector [Re alpha, Im alpha, M]."""
+        dim, no = self.space.size, self.no
+        return y[:no] + 1j * y[no:2 * no], y[2 * no:].reshape(dim, dim)
+
+    def join(self, alpha: NDArray[np.complex128], m: NDArray[np.float64]
+             ) -> NDArray[np.float64]:
+        """The real state vector of alpha and the packed rho' (inverse of :meth:`split`)."""
+        return np.concatenate([alpha.real, alpha.imag, m.ravel()])
+
+    def sigma_mean(self, m: NDArray[np.float64]) -> NDArray[np.complex128]:
+        """<sigma_-> of each qubit, tr(sigma rho), from the packed rho."""
+        out = np.empty(len(self.sigma), dtype=complex)
+        for k, op in enumerate(self.sigma):
+            direct, mirror = m[op.col, op.row], m[op.row, op.col]  # rho = (M + M^T + i(M - M^T))/2
+            out[k] = 0.5 * np.sum(op.data * ((direct + mirror) + 1j * (direct - mirror)))
+        return out
+
+    def rhs(self, t: float, y: NDArray[np.float64]) -> NDArray[np.float64]:
+        alpha, m = self.split(y)
+        sig = self.sigma_mean(m)
+        dalpha = self.A @ alpha + self.B @ sig + self.F @ np.exp(-1j * self.fdelta * t)
+        ph = np.exp(1j * self.pdelta * t)
+        G = self.G
+        coeff = (G["a"] @ alpha + G["ac"] @ alpha.conj() + G["s"] @ sig + G["sc"] @ sig.conj()
+                 + G["p"] @ ph + G["pc"] @ ph.conj())
+        out = np.empty(2 * self.no + m.size)
+        out[:self.no], out[self.no:2 * self.no] = dalpha.real, dalpha.imag
+        self.lind.apply_packed(m, self.gen.at(coeff), out=out[2 * self.no:].reshape(m.shape))
+        return out
+
+
+def resize(m: NDArray[Any], old: FockSpace, new: FockSpace) -> tuple[NDArray[Any], float]:
+    """A (packed) density matrix on ``old`` as one on ``new``, and the population dropped.
+
+    Added levels are empty; removed levels are dropped and the trace restored
+    (callers remove only levels whose population is negligible). Packing
+    commutes with both.
+    """
+    t = m.reshape(old.dims + old.dims)
+    t = t[tuple(slice(0, min(a, b)) for a, b in zip(old.dims, new.dims, strict=True)) * 2]
+    pad = [(0, max(b - a, 0)) for a, b in zip(old.dims, new.dims, strict=True)] * 2
+    out = np.pad(t, pad).reshape(new.size, new.size)
+    kept = float(np.trace(out))
+    dropped = float(np.trace(m)) - kept
+    if any(b < a for a, b in zip(old.dims, new.dims, strict=True)):
+        out /= kept
+    return out, dropped
+
+
+def max_step(eqs: DisplacedEquations, spread: float
+              ) -> Callable[[NDArray[np.float64]], float]:
+    """Explicit-RK stability cap at the current state (see :func:`stable_step`).
+
+    H' = H_static + sum_q (Omega_q sigma_q^+ + h.c.) - sum_o (beta_o a_o^dag + h.c.),
+    Omega_q = sum_o g_oq alpha_o, beta_o = sum_q g_oq <sigma_q>, so its spread is
+    at most ``spread`` (the static part's, with any qubit drive) + sum_q 2 |Omega_q|
+    + sum_o 2 |beta_o| lambda_o, lambda_o the largest eigenvalue of a + a^dag on
+    d_o levels. The qubit drives add coherently: in the paper's models alpha_A +
+    alpha_B -> 0 as the battery saturates, and bounding each |alpha_o| separately
+    would halve the step for nothing. Within a step of length h, |Omega_q| grows
+    by at most h |d Omega_q / dt|, which the cap allows for; |<sigma_q>| (at most
+    1/2) gets a 25 % margin. The cap is re-evaluated after every step, and an
+    instability needs many steps beyond it to grow.
+    """
+    decay = eqs.lind.max_decay
+    g = 1j * eqs.B  # g[o, q], the oscillator-qubit couplings
+    lam = np.array([np.linalg.eigvalsh((ladder(d) + ladder(d).T).toarray())[-1]
+                    for d in (eqs.space.dims[o] for o in eqs.osc)]) if eqs.no else np.zeros(0)
+    drive = np.abs(eqs.F).sum(axis=1)
+
+    def cap(y: NDArray[np.float64]) -> float:
+        alpha, m = eqs.split(y)
+        sig = eqs.sigma_mean(m)
+        omega = np.abs(g.T @ alpha)
+        omega_rate = np.abs(g.T @ (eqs.A @ alpha + eqs.B @ sig)) + np.abs(g).T @ drive
+        beta = 2.0 * float(lam @ (np.abs(g) @ np.minimum(1.25 * np.abs(sig), 0.5)))
+
+        def bound(h: float) -> float:
+            return spread + 2.0 * float(np.sum(omega + h * omega_rate)) + beta
+
+        return stable_step(bound(stable_step(bound(0.0), decay, "DOP853")), decay, "DOP853")
+    return cap
