@@ -7,6 +7,10 @@ import pytest
 from scipy.integrate import solve_ivp
 
 import qbattery as qb
+from qbattery.sweeps.protocols import PROTOCOLS
+
+#: The protocols without a qubit (fast engines; the qubit row has tests of its own).
+OSCILLATOR_PROTOCOLS = tuple(p for p in PROTOCOLS if p.catalyst != "qubit")
 
 
 def moment_odes(model: qb.Model, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

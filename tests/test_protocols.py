@@ -4,25 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import OSCILLATOR_PROTOCOLS
 
 import qbattery as qb
+import qbattery.sweeps.protocols as protocols_module
 from qbattery.cli import main
-from qbattery.sweeps.protocols import (
-    PROTOCOLS,
-    ProtocolParams,
-    compare,
-    compare_table,
-    protocol_named,
-)
-
-OSCILLATOR_PROTOCOLS = tuple(p for p in PROTOCOLS if p.catalyst != "qubit")
-
-
-def _qubit_engine_or_skip() -> None:
-    try:
-        qb.choose_method(protocol_named("catalyst_qubit").model(ProtocolParams()))
-    except qb.UnsupportedMethodError as err:
-        pytest.skip(f"no registered engine solves qubit catalysts yet ({err})")
+from qbattery.sweeps.protocols import ProtocolParams, compare, compare_table
 
 
 def test_undamped_protocols_match_closed_forms():
@@ -79,7 +66,6 @@ def test_summary_is_consistent_with_the_curves():
 
 
 def test_qubit_catalyst_row():
-    _qubit_engine_or_skip()
     ds = compare(ProtocolParams(F=0.02), stop=60.0, points=121)
     row = ds.sel(protocol="catalyst_qubit")
     assert str(row["status"].values).startswith("ok")
@@ -90,17 +76,29 @@ def test_qubit_catalyst_row():
     np.testing.assert_allclose(row["battery_energy"].values, osc, rtol=0.05, atol=1e-4)
 
 
-def test_unavailable_protocols_are_reported_not_hidden():
+def test_unavailable_protocols_are_reported_not_hidden(monkeypatch: pytest.MonkeyPatch):
+    """A protocol that no registered engine can solve gets a status row saying why
+    (simulated: every engine refuses qubits); the others are still computed."""
     ds = compare(ProtocolParams(), stop=20.0, points=21)
     status = dict(zip(ds["protocol"].values, ds["status"].values, strict=True))
-    try:
-        qb.choose_method(protocol_named("catalyst_qubit").model(ProtocolParams()))
-    except qb.UnsupportedMethodError:
-        assert status["catalyst_qubit"].startswith("unavailable: ")
-        assert "catalyst_qubit        unavailable" in compare_table(ds)
-    else:
-        assert status["catalyst_qubit"].startswith("ok: ")
+    assert status["catalyst_qubit"] == "ok: displaced"
     assert status["bare"] == "ok: gaussian"
+
+    choose = protocols_module.choose_method
+
+    def no_qubits(model: qb.Model, *args: object, **kwargs: object) -> str:
+        if any(m.kind == "qubit" for m in model.modes):
+            raise qb.UnsupportedMethodError("no engine for qubits (simulated)")
+        return choose(model)
+
+    monkeypatch.setattr(protocols_module, "choose_method", no_qubits)
+    ds = compare(ProtocolParams(), stop=20.0, points=21)
+    status = dict(zip(ds["protocol"].values, ds["status"].values, strict=True))
+    assert status["catalyst_qubit"] == "unavailable: no engine for qubits (simulated)"
+    assert "catalyst_qubit        unavailable" in compare_table(ds)
+    assert status["bare"] == "ok: gaussian"
+    assert np.all(np.isnan(ds.sel(protocol="catalyst_qubit")["battery_energy"].values))
+    assert np.all(np.isfinite(ds.sel(protocol="bare")["battery_energy"].values))
 
 
 def test_cli_compare(tmp_path, capsys):

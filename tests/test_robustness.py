@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import OSCILLATOR_PROTOCOLS
 from scipy.integrate import solve_ivp
 
 import qbattery as qb
 from qbattery.cli import main
 from qbattery.sweeps.paths import FieldPath, with_values
-from qbattery.sweeps.protocols import PROTOCOLS, ProtocolParams, protocol_named
+from qbattery.sweeps.protocols import ProtocolParams, protocol_named
 from qbattery.sweeps.robustness import (
     StaticNoise,
     TemporalNoise,
@@ -112,13 +113,12 @@ def test_robustness_dataset_and_physics():
                                        np.interp(ds["ou_time"].values, ds["time"].values,
                                                  nominal)[None].repeat(2, 0), atol=1e-9)
     status = dict(zip(ds["protocol"].values, ds["temporal_status"].values, strict=True))
-    if not status["catalyst_qubit"].startswith("unavailable"):
-        assert status["catalyst_qubit"].startswith("not available")
+    assert status["catalyst_qubit"].startswith("not available")
 
     noisy = robustness(params, static=StaticNoise(0.03, samples=40, seed=1),
                        temporal=TemporalNoise(0.03, 20.0, realisations=6, seed=1),
                        stop=200.0, points=201,
-                       protocols=[p for p in PROTOCOLS if p.catalyst != "qubit"])
+                       protocols=OSCILLATOR_PROTOCOLS)
     final = noisy["static_ergotropy"].isel(time=-1)
     nominal = noisy["nominal_ergotropy"].isel(time=-1)
     # the global-mode drive needs g: a wrong g detunes it; the catalyst's dark mode does not

@@ -36,12 +36,12 @@ class FigureSpec:
 FIGURES: dict[str, FigureSpec] = {}
 
 
-def solve_dataset(model: Model, stop: float, points: int, *,
+def solve_dataset(model: Model, stop: float, points: int, *, method: str = "auto",
                   truncation_tol: float = 1e-6) -> xr.Dataset:
-    """``solve(model)`` (method auto) on linspace(0, stop, points) as a Dataset that
-    records the truncation tolerance of the density-matrix engines."""
+    """``solve(model)`` on linspace(0, stop, points) as a Dataset that records the
+    truncation tolerance of the density-matrix engines."""
     result = solve(model, np.linspace(0.0, stop, points),
-                   options=SolverOptions(truncation_tol=truncation_tol))
+                   options=SolverOptions(method=method, truncation_tol=truncation_tol))
     ds = result.to_xarray()
     ds.attrs["truncation_tol"] = truncation_tol
     return ds

@@ -41,7 +41,8 @@ def compute_cells(catalyst: str = "oscillator", couplings: tuple[float, ...] = (
                   ) -> xr.Dataset:
     """Per-cell energy and ergotropy for cells with the given couplings g_i."""
     model = multicell_model(G_A, couplings, F, GAMMA, catalyst=catalyst)
-    return solve_dataset(model, stop, points, truncation_tol=truncation_tol)
+    return solve_dataset(model, stop, points, truncation_tol=truncation_tol,
+                         method="displaced" if catalyst == "qubit" else "auto")
 
 
 def draw_cells(ds: xr.Dataset, fig: Figure) -> None:

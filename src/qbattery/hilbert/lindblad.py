@@ -192,7 +192,7 @@ class Lindblad:
         """Y + Y^dag + sum_c c rho c^dag with Y = ``generator`` @ rho.
 
         ``generator`` must be -i K = -i H - (1/2) sum_c c^dag c (see :meth:`generator`);
-        a displaced-frame engine passes its own, time-dependent one.
+        an engine with a time-dependent generator may pass its own.
 
         ``rho`` is replaced by its Hermitian part first. Y + Y^dag equals
         -i [H, rho] + dissipation only for Hermitian rho: on an anti-Hermitian

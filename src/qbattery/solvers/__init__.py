@@ -34,6 +34,9 @@ class SolverSpec:
     supports: Callable[[Model], str | None]
     priority: int
     description: str
+    #: Relative cost of a run to ``stop`` (the squared Hilbert-space dimension the
+    #: engine's cutoff plan starts from), for engines that ``auto`` compares.
+    cost: Callable[[Model, float, SolverOptions], float] | None = None
 
 
 _REGISTRY: dict[str, SolverSpec] = {}
@@ -55,18 +58,32 @@ def methods() -> dict[str, str]:
     return {name: spec.description for name, spec in _REGISTRY.items()}
 
 
-def choose_method(model: Model, method: str = "auto") -> str:
+def choose_method(model: Model, method: str = "auto", *, stop: float | None = None,
+                  options: SolverOptions | None = None) -> str:
     """The engine that ``method`` resolves to for ``model``.
 
     ``"auto"`` picks the supporting engine of lowest priority: the exact
-    Gaussian solver for all-oscillator networks, else the fastest exact solver
-    available for networks with qubits.
+    Gaussian solver for all-oscillator networks, else a density-matrix engine
+    for networks with qubits. Given the run's ``stop`` time, it compares the
+    density-matrix engines' cost estimates (the squared dimension each one's
+    cutoff plan starts from: the lab-frame Fock space for ``fock``, the
+    fluctuations' space for ``displaced``) and takes the cheaper; without it,
+    the displaced frame.
     """
     if method == "auto":
-        usable = [s for s in _REGISTRY.values() if s.supports(model) is None]
+        usable = sorted((s for s in _REGISTRY.values() if s.supports(model) is None),
+                        key=lambda s: s.priority)
         if not usable:
             raise UnsupportedMethodError("no registered method can solve this model")
-        return min(usable, key=lambda s: s.priority).name
+        best = usable[0]
+        if stop is not None and best.cost is not None:
+            from ..config import SolverOptions
+
+            opts = SolverOptions() if options is None else options
+            costs = [(s.cost(model, stop, opts), s.priority, s.name)
+                     for s in usable if s.cost is not None]
+            return min(costs)[2]  # ties: the lower priority
+        return best.name
     if method not in _REGISTRY:
         raise ModelError("method", f"unknown method {method!r}; known: auto, "
                          + ", ".join(_REGISTRY))
@@ -127,7 +144,7 @@ def solve(model: Model, times: ArrayLike, *, method: str | None = None,
     if method is not None:
         opts = replace(opts, method=method)
     t = check_times(times)
-    name = choose_method(model, opts.method)
+    name = choose_method(model, opts.method, stop=float(t[-1]), options=opts)
     start = _time.perf_counter()
     out = _REGISTRY[name].run(model, t, opts)
     seconds = _time.perf_counter() - start

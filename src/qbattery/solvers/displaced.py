@@ -208,6 +208,8 @@ def _run(model: Model, times: NDArray[np.float64], options: SolverOptions) -> So
             smaller = watch.propose(populations)
             if smaller:
                 raise _Shrink(smaller)
+        else:
+            watch.recent.clear()  # "in a row": a step near the tolerance restarts the count
 
     while True:
         sub = times[start:] - t0
@@ -253,8 +255,16 @@ def _run(model: Model, times: NDArray[np.float64], options: SolverOptions) -> So
                         extra=extra, stats={"hilbert_dimension": space.size, **stats})
 
 
+def _cost(model: Model, stop: float, options: SolverOptions) -> float:
+    """Squared dimension of the frame space the cutoff plan starts from (a lower bound
+    for qubit networks at N = 0, whose nonlinearity the Gaussian twin lacks)."""
+    plan = plan_cutoffs(model, options.cutoff)
+    cutoffs = {**plan.fixed, **twin_estimate(model, plan.auto, stop, options)}
+    return float(FockSpace.of(model, cutoffs).size) ** 2
+
+
 SPEC = register(SolverSpec(
-    name="displaced", run=_run, supports=_supports, priority=10,
+    name="displaced", run=_run, supports=_supports, priority=10, cost=_cost,
     description="density matrix in a frame that follows the oscillators' mean amplitudes "
                 "(small cutoffs for coherently charged oscillators); any network",
 ))

@@ -168,8 +168,17 @@ def _run(model: Model, times: NDArray[np.float64], options: SolverOptions) -> So
         return out
 
 
+def _cost(model: Model, stop: float, options: SolverOptions) -> float:
+    """Squared dimension of the lab-frame space the cutoff plan starts from."""
+    plan = plan_cutoffs(model, options.cutoff)
+    cutoffs = {**plan.fixed, **estimate_cutoffs(model, stop, plan.auto,
+                                                tol=options.truncation_tol,
+                                                max_cutoff=options.max_cutoff)}
+    return float(FockSpace.of(model, cutoffs).size) ** 2
+
+
 SPEC = register(SolverSpec(
-    name="fock", run=_run, supports=_supports, priority=20,
+    name="fock", run=_run, supports=_supports, priority=20, cost=_cost,
     description="truncated-Fock density matrix (any network, qubits included); "
                 "automatic, checked cutoffs",
 ))
