@@ -206,6 +206,10 @@ class TruncationMonitor:
     #: An automatic cutoff whose tail exceeds the tolerance this much stops the run at once.
     ABORT = 1e3
 
+    #: Automatic cutoffs grow so that the new top level would hold this fraction of
+    #: the tolerance (extrapolated from the top of the distribution).
+    TARGET = SAFETY
+
     def __init__(self, space: FockSpace, options: SolverOptions, auto: Iterable[str] = ()
                  ) -> None:
         self.space = space
@@ -236,7 +240,8 @@ class TruncationMonitor:
 
     def _suggest(self, modes: Iterable[int]) -> dict[str, int]:
         return {self.space.names[i]: extrapolate_levels(
-                    self.space.dims[i], self.worst_top[i], SAFETY * self.tol, self.max_cutoff)
+                    self.space.dims[i], self.worst_top[i], self.TARGET * self.tol,
+                    self.max_cutoff)
                 for i in modes}
 
     def check(self, time: float, populations: Sequence[NDArray[np.float64]]) -> None:

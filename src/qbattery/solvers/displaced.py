@@ -12,12 +12,15 @@ true one); entropies and correlations are frame invariant.
 Adaptive cutoffs. Automatic cutoffs start from the fluctuations of the Gaussian
 twin (qubits replaced by oscillators) and follow the state during the run:
 
-- grow: when a top-level population exceeds ``truncation_tol`` the cutoff grows
-  (extrapolated from the top of the distribution) and the run resumes from the
-  last accepted step whose tails were all below ``SAFETY * truncation_tol``
-  (resuming from a state at the tolerance itself costs accuracy: 1.5e-5 in <n>
-  instead of 3e-6 in ``test_cutoff_grows_and_resumes``), embedded in the larger
-  space;
+- grow: when a top-level population exceeds ``truncation_tol`` the cutoff grows,
+  extrapolated from the top of the distribution so that the new top level holds
+  ``SAFETY**2 * truncation_tol``, and the run resumes from the last accepted step
+  whose tails were all below ``SAFETY * truncation_tol``, embedded in the larger
+  space. (Resuming from a state at the tolerance itself costs accuracy: 1.5e-5 in
+  <n> instead of 4e-7 in ``test_cutoff_grows_then_shrinks...``; growing only to
+  ``SAFETY * truncation_tol`` let the tails of a thermal run hover above the resume
+  threshold, so that four growths in a row went back to the same early state —
+  Fig. 6b to g t = 10 took 33 s instead of 22 s);
 - shrink: when, for ``SHRINK_STEPS`` accepted steps in a row, an automatic
   oscillator's populations stay below ``SAFETY**2 * truncation_tol`` above some
   level at least two below its cutoff, and the space would lose at least a
@@ -99,9 +102,13 @@ def twin_estimate(model: Model, names: tuple[str, ...], stop: float,
 
 class _ResumableMonitor(TruncationMonitor):
     """Stops at the first excess of an automatic cutoff, so the run can resume from
-    the last accepted step (whose tails were all within tolerance)."""
+    an earlier step, and grows the cutoff well past the need: the new top level is
+    extrapolated to ``SAFETY**2 * truncation_tol``, so that the tails fall below
+    ``SAFETY * truncation_tol`` again and the resume point moves on (see the module
+    doc)."""
 
     ABORT = 1.0
+    TARGET = SAFETY ** 2
 
 
 class _Shrink(Exception):
@@ -166,8 +173,8 @@ def _run(model: Model, times: NDArray[np.float64], options: SolverOptions) -> So
     stats: dict[str, Any] = {"steps": 0, "nfev": 0, "cutoff_growths": 0, "cutoff_shrinks": 0,
                              "shrink_dropped": 0.0}
     last_k = -1  # outputs up to here are made and final
-    # the last accepted step with every tail below SAFETY * tol, and the last step's length
-    good: dict[str, Any] = {"y": y, "t": 0.0, "h": None, "last_t": 0.0}
+    # the last accepted step with every tail below SAFETY * tol; the last step's length
+    good: dict[str, Any] = {"y": y, "t": 0.0, "h": None, "last": 0.0}
 
     def on_output(k: int, t: float, yk: NDArray[np.float64]) -> None:
         nonlocal last_k
@@ -202,7 +209,7 @@ def _run(model: Model, times: NDArray[np.float64], options: SolverOptions) -> So
         stats["steps"] += 1
         populations = marginals(eqs.split(yy)[1], space)
         monitor.check(t + t0, populations)
-        good.update(h=t + t0 - good["last_t"], last_t=t + t0)
+        good.update(h=t + t0 - good["last"], last=t + t0)
         if tails(populations, space).max() <= SAFETY * tol:
             good.update(y=yy.copy(), t=t + t0)
             smaller = watch.propose(populations)
@@ -235,7 +242,7 @@ def _run(model: Model, times: NDArray[np.float64], options: SolverOptions) -> So
                 monitor = _ResumableMonitor(space, options, plan.auto)
                 watch = _ShrinkWatch(space, plan.auto, SAFETY ** 2 * tol)
                 start, t0 = last_k + 1, float(good["t"])
-                good.update(y=y, t=t0, last_t=t0)  # "h" stays: the next run starts with it
+                good.update(y=y, t=t0, last=t0)  # "h" stays: the next run starts with it
                 continue
         break
     monitor.finish()
