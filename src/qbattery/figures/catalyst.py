@@ -10,7 +10,7 @@ The paper does not state the time window. At N = 0 the window reaches the
 battery's saturation (g t = 100, Fig. 6a; g t = 60, Fig. 7). At N = 1 the
 frame state carries thermal fluctuations (about 20 levels per oscillator at
 truncation_tol = 1e-6), which makes each time unit ~20x dearer, so Fig. 6b
-stops at g t = 10 (~30 s). Each dataset also
+stops at g t = 10 (~20-40 s). Each dataset also
 holds the catalyst's ground-state fidelity, purity, mutual informations,
 logarithmic negativities and the frame displacements.
 """
