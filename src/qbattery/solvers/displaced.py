@@ -128,6 +128,10 @@ class _ShrinkWatch:
         self.tol = tol
         self.recent: deque[NDArray[np.int_]] = deque(maxlen=SHRINK_STEPS)
 
+    def reset(self) -> None:
+        """A step near the tolerance: the count of steps "in a row" starts again."""
+        self.recent.clear()
+
     def propose(self, populations: list[NDArray[np.float64]]) -> dict[str, int] | None:
         """Record one accepted step; the smaller cutoffs once the last SHRINK_STEPS allow them."""
         dims = np.array(self.space.dims)
@@ -145,10 +149,15 @@ class _ShrinkWatch:
         return {self.space.names[i]: int(new[i]) for i in self.modes if new[i] < dims[i]}
 
 
-def _run(model: Model, times: NDArray[np.float64], options: SolverOptions) -> SolverOutput:
+def _start_cutoffs(model: Model, stop: float, options: SolverOptions
+                   ) -> tuple[dict[str, int], tuple[str, ...]]:
+    """The cutoffs a run to ``stop`` starts from, and the names of the automatic ones."""
     plan = plan_cutoffs(model, options.cutoff)
-    auto = twin_estimate(model, plan.auto, float(times[-1]), options)
-    cutoffs = {**plan.fixed, **auto}
+    return {**plan.fixed, **twin_estimate(model, plan.auto, stop, options)}, plan.auto
+
+
+def _run(model: Model, times: NDArray[np.float64], options: SolverOptions) -> SolverOutput:
+    cutoffs, auto = _start_cutoffs(model, float(times[-1]), options)
     n_modes, n_t = len(model.modes), times.size
     occ = np.zeros((n_modes, n_t))
     amp = np.zeros((n_modes, n_t), dtype=complex)
@@ -168,8 +177,8 @@ def _run(model: Model, times: NDArray[np.float64], options: SolverOptions) -> So
     y = eqs.join(alpha0, pack_hermitian(initial_state(model, space, displacements=[
         m.initial_amplitude for m in model.modes])))
     start, t0 = 0, 0.0
-    monitor = _ResumableMonitor(space, options, plan.auto)
-    watch = _ShrinkWatch(space, plan.auto, SAFETY ** 2 * tol)
+    monitor = _ResumableMonitor(space, options, auto)
+    watch = _ShrinkWatch(space, auto, SAFETY ** 2 * tol)
     stats: dict[str, Any] = {"steps": 0, "nfev": 0, "cutoff_growths": 0, "cutoff_shrinks": 0,
                              "shrink_dropped": 0.0}
     last_k = -1  # outputs up to here are made and final
@@ -216,7 +225,7 @@ def _run(model: Model, times: NDArray[np.float64], options: SolverOptions) -> So
             if smaller:
                 raise _Shrink(smaller)
         else:
-            watch.recent.clear()  # "in a row": a step near the tolerance restarts the count
+            watch.reset()
 
     while True:
         sub = times[start:] - t0
@@ -224,7 +233,7 @@ def _run(model: Model, times: NDArray[np.float64], options: SolverOptions) -> So
             try:
                 integrate(rhs, y, sub, rtol=options.rtol, atol=options.atol,
                           on_output=on_output, on_step=on_step, method="DOP853",
-                          max_step=max_step(eqs, eqs.hamiltonian.spread()),
+                          max_step=max_step(eqs),
                           first_step=good["h"])
             except (NeedsLargerCutoff, _Shrink) as change:
                 old = space
@@ -239,8 +248,8 @@ def _run(model: Model, times: NDArray[np.float64], options: SolverOptions) -> So
                     stats["cutoff_growths"] += 1
                 eqs = DisplacedEquations(model, space)
                 y = eqs.join(alpha, m)
-                monitor = _ResumableMonitor(space, options, plan.auto)
-                watch = _ShrinkWatch(space, plan.auto, SAFETY ** 2 * tol)
+                monitor = _ResumableMonitor(space, options, auto)
+                watch = _ShrinkWatch(space, auto, SAFETY ** 2 * tol)
                 start, t0 = last_k + 1, float(good["t"])
                 good.update(y=y, t=t0, last=t0)  # "h" stays: the next run starts with it
                 continue
@@ -265,9 +274,7 @@ def _run(model: Model, times: NDArray[np.float64], options: SolverOptions) -> So
 def _cost(model: Model, stop: float, options: SolverOptions) -> float:
     """Squared dimension of the frame space the cutoff plan starts from (a lower bound
     for qubit networks at N = 0, whose nonlinearity the Gaussian twin lacks)."""
-    plan = plan_cutoffs(model, options.cutoff)
-    cutoffs = {**plan.fixed, **twin_estimate(model, plan.auto, stop, options)}
-    return float(FockSpace.of(model, cutoffs).size) ** 2
+    return float(FockSpace.of(model, _start_cutoffs(model, stop, options)[0]).size) ** 2
 
 
 SPEC = register(SolverSpec(

@@ -121,7 +121,6 @@ class DisplacedEquations:
             if i in pos:
                 self.A[pos[i], pos[i]] -= 0.5 * rate
         self.B = np.zeros((no, nq), dtype=complex)
-        self.osc_qubit: list[tuple[tuple[int, int], float]] = []
         x = space.lowering_operators
         ops: list[sp.spmatrix] = []
         rows: list[tuple[str, int, complex]] = []
@@ -133,7 +132,6 @@ class DisplacedEquations:
             elif i in pos or j in pos:
                 o, q = (i, j) if i in pos else (j, i)
                 self.B[pos[o], qpos[q]] += -1j * c.strength
-                self.osc_qubit.append(((o, q), c.strength))
                 # -i g (alpha_o sigma_q^+ + alpha_o^* sigma_q - <s_q> a_o^dag - <s_q>^* a_o)
                 ops += [x[q].T, x[q], x[o].T, x[o]]
                 g = -1j * c.strength
@@ -169,7 +167,6 @@ class DisplacedEquations:
         self.sigma = [sp.coo_matrix(x[j]) for j in self.qub]
         self.pairs = pair_operators(model, space)
         self.no = no
-        self.opos, self.qpos = pos, qpos
 
     def split(self, y: NDArray[np.float64]) -> tuple[NDArray[np.complex128],
                                                      NDArray[np.float64]]:
@@ -222,13 +219,12 @@ def resize(m: NDArray[Any], old: FockSpace, new: FockSpace) -> tuple[NDArray[Any
     return out, dropped
 
 
-def max_step(eqs: DisplacedEquations, spread: float
-              ) -> Callable[[NDArray[np.float64]], float]:
+def max_step(eqs: DisplacedEquations) -> Callable[[NDArray[np.float64]], float]:
     """Explicit-RK stability cap at the current state (see :func:`stable_step`).
 
     H' = H_static + sum_q (Omega_q sigma_q^+ + h.c.) - sum_o (beta_o a_o^dag + h.c.),
     Omega_q = sum_o g_oq alpha_o, beta_o = sum_q g_oq <sigma_q>, so its spread is
-    at most ``spread`` (the static part's, with any qubit drive) + sum_q 2 |Omega_q|
+    at most the spread of H_static and any qubit drive + sum_q 2 |Omega_q|
     + sum_o 2 |beta_o| lambda_o, lambda_o the largest eigenvalue of a + a^dag on
     d_o levels. The qubit drives add coherently: in the paper's models alpha_A +
     alpha_B -> 0 as the battery saturates, and bounding each |alpha_o| separately
@@ -237,6 +233,7 @@ def max_step(eqs: DisplacedEquations, spread: float
     1/2) gets a 25 % margin. The cap is re-evaluated after every step, and an
     instability needs many steps beyond it to grow.
     """
+    spread = eqs.hamiltonian.spread()
     decay = eqs.lind.max_decay
     g = 1j * eqs.B  # g[o, q], the oscillator-qubit couplings
     lam = np.array([np.linalg.eigvalsh((ladder(d) + ladder(d).T).toarray())[-1]

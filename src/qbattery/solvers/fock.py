@@ -144,15 +144,21 @@ def solve_on_space(model: Model, space: FockSpace, times: NDArray[np.float64],
                         extra=extra, stats={"hilbert_dimension": dim, **stats})
 
 
-def _run(model: Model, times: NDArray[np.float64], options: SolverOptions) -> SolverOutput:
+def _start_cutoffs(model: Model, stop: float, options: SolverOptions
+                   ) -> tuple[dict[str, int], tuple[str, ...]]:
+    """The cutoffs a run to ``stop`` starts from, and the names of the automatic ones."""
     plan = plan_cutoffs(model, options.cutoff)
-    cutoffs = {**plan.fixed, **estimate_cutoffs(model, float(times[-1]), plan.auto,
-                                                tol=options.truncation_tol,
-                                                max_cutoff=options.max_cutoff)}
+    return {**plan.fixed, **estimate_cutoffs(model, stop, plan.auto,
+                                             tol=options.truncation_tol,
+                                             max_cutoff=options.max_cutoff)}, plan.auto
+
+
+def _run(model: Model, times: NDArray[np.float64], options: SolverOptions) -> SolverOutput:
+    cutoffs, auto = _start_cutoffs(model, float(times[-1]), options)
     history: list[dict[str, Any]] = []
     while True:
         space = FockSpace.of(model, cutoffs)
-        monitor = TruncationMonitor(space, options, plan.auto)
+        monitor = TruncationMonitor(space, options, auto)
         try:
             out = solve_on_space(model, space, times, options, monitor)
             monitor.finish()
@@ -170,11 +176,7 @@ def _run(model: Model, times: NDArray[np.float64], options: SolverOptions) -> So
 
 def _cost(model: Model, stop: float, options: SolverOptions) -> float:
     """Squared dimension of the lab-frame space the cutoff plan starts from."""
-    plan = plan_cutoffs(model, options.cutoff)
-    cutoffs = {**plan.fixed, **estimate_cutoffs(model, stop, plan.auto,
-                                                tol=options.truncation_tol,
-                                                max_cutoff=options.max_cutoff)}
-    return float(FockSpace.of(model, cutoffs).size) ** 2
+    return float(FockSpace.of(model, _start_cutoffs(model, stop, options)[0]).size) ** 2
 
 
 SPEC = register(SolverSpec(
