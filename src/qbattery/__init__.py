@@ -20,7 +20,8 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from .builders import bare_model, catalytic_model, multicell_model
-from .config import Simulation, SolverOptions, TimeGrid, dumps_toml, load_toml, loads_toml
+from .config import Simulation, dumps_toml, load_toml, loads_toml
+from .options import SolverOptions, TimeGrid
 from .errors import ModelError, QBatteryError, TruncationError, UnsupportedMethodError
 from .model import Bath, Coupling, Drive, Mode, Model
 from .observables import ergotropy, gaussian_ergotropy

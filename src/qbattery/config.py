@@ -42,88 +42,8 @@ from typing import Any
 import numpy as np
 
 from .errors import ModelError
-from .model import Bath, Coupling, Drive, Mode, Model, field_prefix, real_number
-
-ON_TRUNCATION = ("error", "warn")
-
-
-@dataclass(frozen=True)
-class TimeGrid:
-    """Output times ``linspace(0, stop, points)`` in units of 1/omega."""
-
-    stop: float
-    points: int = 401
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "stop", real_number("stop", self.stop, positive=True))
-        if isinstance(self.points, bool) or not isinstance(self.points, int) or self.points < 1:
-            raise ModelError("points", f"expected an integer >= 1, got {self.points!r}")
-
-    @property
-    def times(self) -> np.ndarray:
-        """The output times."""
-        return np.linspace(0.0, self.stop, self.points)
-
-
-Cutoff = str | int | Mapping[str, int]
-
-
-@dataclass(frozen=True)
-class SolverOptions:
-    """Options shared by the solvers.
-
-    Args:
-        method: ``"auto"`` or a registered method (see :func:`qbattery.methods`).
-        rtol: relative tolerance of adaptive integrators.
-        atol: absolute tolerance of adaptive integrators.
-        cutoff: Fock cutoff per oscillator (number of levels): ``"auto"``, one
-            integer for every oscillator, or a table ``{mode: levels}``.
-        truncation_tol: largest population allowed in the top Fock level of
-            any oscillator at any output time.
-        on_truncation: ``"error"`` (default) or ``"warn"`` when the tail exceeds
-            ``truncation_tol`` with a fixed cutoff.
-        max_cutoff: largest cutoff ``"auto"`` may grow to.
-    """
-
-    method: str = "auto"
-    rtol: float = 1e-8
-    atol: float = 1e-10
-    cutoff: Cutoff = "auto"
-    truncation_tol: float = 1e-6
-    on_truncation: str = "error"
-    max_cutoff: int = 120
-
-    def __post_init__(self) -> None:
-        from .solvers import method_names  # the registry imports this module
-
-        known = ("auto", *method_names())
-        if self.method not in known:
-            raise ModelError("method", f"unknown method {self.method!r}; known: {', '.join(known)}")
-        for name in ("rtol", "atol", "truncation_tol"):
-            value = real_number(name, getattr(self, name), positive=True)
-            if value >= 1:
-                raise ModelError(name, f"must be < 1, got {value!r}")
-            object.__setattr__(self, name, value)
-        if self.on_truncation not in ON_TRUNCATION:
-            raise ModelError("on_truncation", f"expected one of {', '.join(ON_TRUNCATION)}, "
-                             f"got {self.on_truncation!r}")
-        if isinstance(self.max_cutoff, bool) or not isinstance(self.max_cutoff, int) \
-                or self.max_cutoff < 2:
-            raise ModelError("max_cutoff", f"expected an integer >= 2, got {self.max_cutoff!r}")
-        cutoff = self.cutoff
-        if isinstance(cutoff, Mapping):
-            for key, value in cutoff.items():
-                _check_levels(f"cutoff.{key}", value)
-            object.__setattr__(self, "cutoff", dict(cutoff))
-        elif cutoff != "auto":
-            _check_levels("cutoff", cutoff)
-
-
-def _check_levels(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 2:
-        raise ModelError(name, f"expected \"auto\" or an integer number of levels >= 2, "
-                         f"got {value!r}")
-
+from .model import Bath, Coupling, Drive, Mode, Model, field_prefix
+from .options import ON_TRUNCATION, Cutoff, SolverOptions, TimeGrid
 
 @dataclass(frozen=True)
 class Simulation:
@@ -182,6 +102,12 @@ def simulation_from_dict(data: Mapping[str, Any]) -> Simulation:
         raise ModelError("time", "missing section [time] (stop, points)")
     time = _build(TimeGrid, "time", data["time"])
     solver = _build(SolverOptions, "solver", data.get("solver", {}))
+    from .solvers import method_names  # engines sit below this module; imported late (result)
+
+    known = ("auto", *method_names())
+    if solver.method not in known:
+        raise ModelError("solver.method", f"unknown method {solver.method!r}; "
+                         f"known: {', '.join(known)}")
     return Simulation(model, time, solver)
 
 

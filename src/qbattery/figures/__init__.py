@@ -17,7 +17,7 @@ import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
 
-from ..config import SolverOptions
+from ..options import SolverOptions
 from ..errors import ModelError
 from ..model import Model
 from ..solvers import solve

@@ -25,7 +25,7 @@ from matplotlib.figure import Figure
 from numpy.typing import NDArray
 
 from ..builders import bare_model, catalytic_model
-from ..config import SolverOptions
+from ..options import SolverOptions
 from ..errors import UnsupportedMethodError
 from ..model import Model
 from ..solvers import choose_method, solve

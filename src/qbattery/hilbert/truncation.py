@@ -30,7 +30,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.special import gammaln, logsumexp
 
-from ..config import SolverOptions
+from ..options import SolverOptions
 from ..errors import IntegrationError, ModelError, TruncationError, TruncationWarning
 from ..model import Model
 from .space import FockSpace

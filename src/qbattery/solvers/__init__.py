@@ -21,7 +21,7 @@ from ..model import Model
 from ..observables import energy_flows
 
 if TYPE_CHECKING:  # avoid an import cycle at runtime
-    from ..config import SolverOptions
+    from ..options import SolverOptions
     from ..result import Result, SolverOutput
 
 
@@ -77,7 +77,7 @@ def choose_method(model: Model, method: str = "auto", *, stop: float | None = No
             raise UnsupportedMethodError("no registered method can solve this model")
         best = usable[0]
         if stop is not None and best.cost is not None:
-            from ..config import SolverOptions
+            from ..options import SolverOptions
 
             opts = SolverOptions() if options is None else options
             costs = [(s.cost(model, stop, opts), s.priority, s.name)
@@ -133,7 +133,7 @@ def solve(model: Model, times: ArrayLike, *, method: str | None = None,
         A :class:`Result` with energies, ergotropies, amplitudes and energy
         flows; ``result.stats["solve_seconds"]`` is the wall time of the solve.
     """
-    from ..config import SolverOptions
+    from ..options import SolverOptions
     from ..result import Result
 
     if not isinstance(model, Model):

@@ -41,7 +41,7 @@ import numpy as np
 from numpy.typing import NDArray
 from threadpoolctl import threadpool_limits
 
-from ..config import SolverOptions
+from ..options import SolverOptions
 from ..hilbert import (
     FockSpace,
     NeedsLargerCutoff,

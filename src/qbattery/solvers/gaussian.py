@@ -40,7 +40,7 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from .._threads import blas_threads_for
-from ..config import SolverOptions
+from ..options import SolverOptions
 from ..model import Model
 from ..observables import gaussian_ergotropy
 from ..result import SolverOutput

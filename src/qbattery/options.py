@@ -1,0 +1,94 @@
+"""Output time grid and solver options: small frozen dataclasses validated when built.
+
+This module sits below the engines (they read :class:`SolverOptions`); the method
+name is checked against the engine registry where a model file is read
+(:mod:`qbattery.config`) and where a model is solved (:func:`qbattery.solve`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .errors import ModelError
+from .model import real_number
+
+ON_TRUNCATION = ("error", "warn")
+
+
+@dataclass(frozen=True)
+class TimeGrid:
+    """Output times ``linspace(0, stop, points)`` in units of 1/omega."""
+
+    stop: float
+    points: int = 401
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "stop", real_number("stop", self.stop, positive=True))
+        if isinstance(self.points, bool) or not isinstance(self.points, int) or self.points < 1:
+            raise ModelError("points", f"expected an integer >= 1, got {self.points!r}")
+
+    @property
+    def times(self) -> np.ndarray:
+        """The output times."""
+        return np.linspace(0.0, self.stop, self.points)
+
+
+Cutoff = str | int | Mapping[str, int]
+
+
+@dataclass(frozen=True)
+class SolverOptions:
+    """Options shared by the solvers.
+
+    Args:
+        method: ``"auto"`` or a registered method (see :func:`qbattery.methods`).
+        rtol: relative tolerance of adaptive integrators.
+        atol: absolute tolerance of adaptive integrators.
+        cutoff: Fock cutoff per oscillator (number of levels): ``"auto"``, one
+            integer for every oscillator, or a table ``{mode: levels}``.
+        truncation_tol: largest population allowed in the top Fock level of
+            any oscillator at any output time.
+        on_truncation: ``"error"`` (default) or ``"warn"`` when the tail exceeds
+            ``truncation_tol`` with a fixed cutoff.
+        max_cutoff: largest cutoff ``"auto"`` may grow to.
+    """
+
+    method: str = "auto"
+    rtol: float = 1e-8
+    atol: float = 1e-10
+    cutoff: Cutoff = "auto"
+    truncation_tol: float = 1e-6
+    on_truncation: str = "error"
+    max_cutoff: int = 120
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.method, str) or not self.method.strip():
+            raise ModelError("method", f"expected a method name, got {self.method!r}")
+        for name in ("rtol", "atol", "truncation_tol"):
+            value = real_number(name, getattr(self, name), positive=True)
+            if value >= 1:
+                raise ModelError(name, f"must be < 1, got {value!r}")
+            object.__setattr__(self, name, value)
+        if self.on_truncation not in ON_TRUNCATION:
+            raise ModelError("on_truncation", f"expected one of {', '.join(ON_TRUNCATION)}, "
+                             f"got {self.on_truncation!r}")
+        if isinstance(self.max_cutoff, bool) or not isinstance(self.max_cutoff, int) \
+                or self.max_cutoff < 2:
+            raise ModelError("max_cutoff", f"expected an integer >= 2, got {self.max_cutoff!r}")
+        cutoff = self.cutoff
+        if isinstance(cutoff, Mapping):
+            for key, value in cutoff.items():
+                _check_levels(f"cutoff.{key}", value)
+            object.__setattr__(self, "cutoff", dict(cutoff))
+        elif cutoff != "auto":
+            _check_levels("cutoff", cutoff)
+
+
+def _check_levels(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 2:
+        raise ModelError(name, f"expected \"auto\" or an integer number of levels >= 2, "
+                         f"got {value!r}")
