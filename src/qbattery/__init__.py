@@ -21,10 +21,10 @@ __version__ = "0.1.0"
 
 from .builders import bare_model, catalytic_model, multicell_model
 from .config import Simulation, dumps_toml, load_toml, loads_toml
-from .options import SolverOptions, TimeGrid
 from .errors import ModelError, QBatteryError, TruncationError, UnsupportedMethodError
 from .model import Bath, Coupling, Drive, Mode, Model
 from .observables import ergotropy, gaussian_ergotropy
+from .options import SolverOptions, TimeGrid
 from .result import Result
 from .solvers import choose_method, methods, solve
 from .supermodes import Supermodes, supermodes

@@ -39,11 +39,10 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from .errors import ModelError
 from .model import Bath, Coupling, Drive, Mode, Model, field_prefix
-from .options import ON_TRUNCATION, Cutoff, SolverOptions, TimeGrid
+from .options import SolverOptions, TimeGrid
+
 
 @dataclass(frozen=True)
 class Simulation:

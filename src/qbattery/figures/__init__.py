@@ -17,9 +17,9 @@ import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
 
-from ..options import SolverOptions
 from ..errors import ModelError
 from ..model import Model
+from ..options import SolverOptions
 from ..solvers import solve
 
 

@@ -25,9 +25,9 @@ from matplotlib.figure import Figure
 from numpy.typing import NDArray
 
 from ..builders import bare_model, catalytic_model
-from ..options import SolverOptions
 from ..errors import UnsupportedMethodError
 from ..model import Model
+from ..options import SolverOptions
 from ..solvers import choose_method, solve
 from ..solvers.gaussian import steady_state
 from ..solvers.gaussian_batch import solve_batch

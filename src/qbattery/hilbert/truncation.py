@@ -30,9 +30,9 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.special import gammaln, logsumexp
 
-from ..options import SolverOptions
 from ..errors import IntegrationError, ModelError, TruncationError, TruncationWarning
 from ..model import Model
+from ..options import SolverOptions
 from .space import FockSpace
 
 __all__ = [

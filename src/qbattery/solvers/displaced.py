@@ -41,7 +41,6 @@ import numpy as np
 from numpy.typing import NDArray
 from threadpoolctl import threadpool_limits
 
-from ..options import SolverOptions
 from ..hilbert import (
     FockSpace,
     NeedsLargerCutoff,
@@ -59,6 +58,7 @@ from ..hilbert import (
 from ..hilbert.states import initial_state
 from ..hilbert.truncation import SAFETY
 from ..model import Model
+from ..options import SolverOptions
 from ..result import Extra, SolverOutput
 from . import SolverSpec, register
 from .displaced_frame import DisplacedEquations, max_step, resize

@@ -31,7 +31,6 @@ import numpy as np
 from numpy.typing import NDArray
 from threadpoolctl import threadpool_limits
 
-from ..options import SolverOptions
 from ..errors import ModelError
 from ..hilbert import (
     FockSpace,
@@ -52,6 +51,7 @@ from ..hilbert import (
     tails,
 )
 from ..model import Model
+from ..options import SolverOptions
 from ..result import Extra, SolverOutput
 from . import SolverSpec, register
 

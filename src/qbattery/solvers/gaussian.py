@@ -40,9 +40,9 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from .._threads import blas_threads_for
-from ..options import SolverOptions
 from ..model import Model
 from ..observables import gaussian_ergotropy
+from ..options import SolverOptions
 from ..result import SolverOutput
 from . import SolverSpec, register
 
