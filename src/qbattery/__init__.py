@@ -19,6 +19,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from .api import solve
 from .builders import bare_model, catalytic_model, multicell_model
 from .config import Simulation, dumps_toml, load_toml, loads_toml
 from .errors import ModelError, QBatteryError, TruncationError, UnsupportedMethodError
@@ -26,13 +27,15 @@ from .model import Bath, Coupling, Drive, Mode, Model
 from .observables import ergotropy, gaussian_ergotropy
 from .options import SolverOptions, TimeGrid
 from .result import Result
-from .solvers import choose_method, methods, solve
+from .solvers import DensityState, GaussianState, choose_method, methods
 from .supermodes import Supermodes, supermodes
 
 __all__ = [
     "Bath",
     "Coupling",
+    "DensityState",
     "Drive",
+    "GaussianState",
     "Mode",
     "Model",
     "ModelError",

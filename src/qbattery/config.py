@@ -54,7 +54,7 @@ class Simulation:
 
     def run(self) -> Any:
         """Solve the model on the time grid; returns a :class:`qbattery.Result`."""
-        from .solvers import solve
+        from .api import solve
 
         return solve(self.model, self.time.times, options=self.solver)
 

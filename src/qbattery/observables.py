@@ -14,14 +14,20 @@ a qubit).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .model import Model
+from .terms.modes import mode_kind
+
+if TYPE_CHECKING:
+    from .terms import CompiledModel
 
 __all__ = [
     "energy_flows",
     "ergotropy",
+    "ergotropy_of_levels",
     "gaussian_ergotropy",
     "levels",
     "logarithmic_negativity",
@@ -31,10 +37,11 @@ __all__ = [
 
 
 def levels(kind: str, frequency: float, dim: int) -> NDArray[np.float64]:
-    """Local energy levels of a mode truncated to ``dim`` levels."""
-    if kind == "qubit" and dim != 2:
-        raise ValueError(f"dim: a qubit has 2 levels, got {dim}")
-    return frequency * np.arange(dim, dtype=float)
+    """Local energy levels of a mode of kind ``kind`` truncated to ``dim`` levels."""
+    mk = mode_kind(kind)
+    if mk.levels is not None and dim != mk.levels:
+        raise ValueError(f"dim: a {kind} has {mk.levels} levels, got {dim}")
+    return mk.energies(frequency, dim)
 
 
 def ergotropy(rho: ArrayLike, frequency: float = 1.0, *, kind: str = "oscillator") -> float:
@@ -51,9 +58,13 @@ def ergotropy(rho: ArrayLike, frequency: float = 1.0, *, kind: str = "oscillator
     r = np.asarray(rho)
     if r.ndim != 2 or r.shape[0] != r.shape[1]:
         raise ValueError(f"rho: expected a square matrix, got shape {r.shape}")
-    eps = levels(kind, frequency, r.shape[0])
-    energy = float(np.sum(np.real(np.diagonal(r)) * eps))
-    p = np.sort(np.linalg.eigvalsh(0.5 * (r + r.conj().T)))[::-1]
+    return ergotropy_of_levels(r, levels(kind, frequency, r.shape[0]))
+
+
+def ergotropy_of_levels(rho: NDArray[np.complex128], eps: NDArray[np.float64]) -> float:
+    """W = tr(rho H) - sum_k p_k^desc eps_k^asc for H = diag(eps), eps ascending."""
+    energy = float(np.sum(np.real(np.diagonal(rho)) * eps))
+    p = np.sort(np.linalg.eigvalsh(0.5 * (rho + rho.conj().T)))[::-1]
     return energy - float(np.dot(p, eps))
 
 
@@ -117,50 +128,40 @@ def logarithmic_negativity(rho: ArrayLike, dims: tuple[int, ...], i: int, j: int
     return float(np.log(np.sum(np.abs(ev))))
 
 
-def energy_flows(model: Model, times: NDArray[np.float64], occupation: NDArray[np.float64],
-                 amplitude: NDArray[np.complex128], pair_coherence: NDArray[np.complex128]
-                 ) -> dict[str, NDArray[np.float64]]:
-    """Power and heat currents of the local master equation.
+def energy_flows(problem: CompiledModel, times: NDArray[np.float64],
+                 occupation: NDArray[np.float64], amplitude: NDArray[np.complex128],
+                 pair_coherence: NDArray[np.complex128]) -> dict[str, NDArray[np.float64]]:
+    """Power and heat currents, each from its term.
 
     With E = sum_i omega_i <x_i^dag x_i> (local energy),
 
         dE/dt = sum_k P_k - sum_baths J_b + sum_c P_c,
 
-    where P_k = -2 omega_x F_k Im(e^{i delta_k t} <x>) is the power drive k
-    injects (delta_k = omega_k - frame frequency, <x> in the rotating frame),
-    J_b = gamma omega (<n> - N) the heat into an oscillator's bath
-    (gamma omega ((2N + 1) p_e - N) for a qubit), and
-    P_c = -2 g (omega_x - omega_y) Im <y^dag x> the energy the exchange
-    coupling c adds to the local energies (zero between resonant modes).
+    where P_k is the power drive k injects (rotating drive: -2 omega_x F_k
+    Im(e^{i delta_k t} <x>), <x> in the rotating frame), J_b the heat into
+    dissipator b (thermal bath: gamma omega (<x^dag x> - N <[x, x^dag]>)) and P_c
+    the energy coupling c adds to the local energies (exchange: -2 g (omega_x -
+    omega_y) Im <y^dag x>, zero between resonant modes).
 
     Args:
-        model: the model.
+        problem: the compiled model.
         times: output times.
         occupation: (modes, times) <x^dag x>.
-        amplitude: (modes, times) <x> in the frame of ``model.frame_frequency``.
-        pair_coherence: (couplings, times) <y^dag x> for each coupling (x, y).
+        amplitude: (modes, times) <x> in the frame of ``problem.frame_frequency``.
+        pair_coherence: (couplings, times) <x_j^dag x_i> for each coupling (i, j).
 
     Returns:
-        ``drive_power`` (drives, times), ``heat`` (baths, times),
+        ``drive_power`` (drives, times), ``heat`` (dissipators, times),
         ``coupling_power`` (couplings, times).
     """
-    freq = np.array([m.frequency for m in model.modes])
-    frame = model.frame_frequency
-    drive = np.zeros((len(model.drives), times.size))
-    for k, d in enumerate(model.drives):
-        i = model.index(d.mode)
-        phase = np.exp(1j * (d.frequency - frame) * times)
-        drive[k] = -2.0 * freq[i] * d.amplitude * np.imag(phase * amplitude[i])
-    heat = np.zeros((len(model.baths), times.size))
-    for k, b in enumerate(model.baths):
-        i = model.index(b.mode)
-        n_bath = b.occupation_at(freq[i])
-        if model.modes[i].kind == "qubit":
-            heat[k] = b.rate * freq[i] * ((2 * n_bath + 1) * occupation[i] - n_bath)
-        else:
-            heat[k] = b.rate * freq[i] * (occupation[i] - n_bath)
-    coupling = np.zeros((len(model.couplings), times.size))
-    for k, c in enumerate(model.couplings):
-        i, j = model.index(c.between[0]), model.index(c.between[1])
-        coupling[k] = -2.0 * c.strength * (freq[i] - freq[j]) * np.imag(pair_coherence[k])
+    freq = problem.frequencies
+    drive = np.zeros((len(problem.drives), times.size))
+    for k, d in enumerate(problem.drives):
+        drive[k] = d.power(freq[d.mode], amplitude[d.mode], times, problem.frame_frequency)
+    heat = np.zeros((len(problem.dissipators), times.size))
+    for k, b in enumerate(problem.dissipators):
+        heat[k] = b.heat(freq[b.mode], problem.modes[b.mode].kind, occupation[b.mode])
+    coupling = np.zeros((len(problem.couplings), times.size))
+    for k, c in enumerate(problem.couplings):
+        coupling[k] = c.power(freq, pair_coherence[k])
     return {"drive_power": drive, "heat": heat, "coupling_power": coupling}

@@ -7,6 +7,7 @@ name is checked against the engine registry where a model file is read
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -21,20 +22,46 @@ ON_TRUNCATION = ("error", "warn")
 
 @dataclass(frozen=True)
 class TimeGrid:
-    """Output times ``linspace(0, stop, points)`` in units of 1/omega."""
+    """Output times in units of 1/omega: ``linspace(0, stop, points)``, or the
+    explicit increasing ``values`` (e.g. a non-uniform grid; each <= ``stop``)."""
 
     stop: float
     points: int = 401
+    values: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "stop", real_number("stop", self.stop, positive=True))
         if isinstance(self.points, bool) or not isinstance(self.points, int) or self.points < 1:
             raise ModelError("points", f"expected an integer >= 1, got {self.points!r}")
+        if self.values is not None:
+            if not isinstance(self.values, list | tuple) or not self.values:
+                raise ModelError("values", f"expected a non-empty list of times, got "
+                                 f"{self.values!r}")
+            vals = tuple(real_number(f"values[{k}]", v, minimum=0.0)
+                         for k, v in enumerate(self.values))
+            if any(b <= a for a, b in itertools.pairwise(vals)):
+                raise ModelError("values", "must be strictly increasing")
+            if vals[-1] > self.stop:
+                raise ModelError("values", f"must be <= stop = {self.stop!r}, got {vals[-1]!r}")
+            object.__setattr__(self, "values", vals)
+            object.__setattr__(self, "points", len(vals))
 
     @property
     def times(self) -> np.ndarray:
         """The output times."""
+        if self.values is not None:
+            return np.array(self.values, dtype=float)
         return np.linspace(0.0, self.stop, self.points)
+
+    @classmethod
+    def of(cls, times: np.ndarray) -> TimeGrid:
+        """The grid that gives exactly ``times`` (uniform from 0 when it is one)."""
+        t = np.asarray(times, dtype=float)
+        stop = float(t[-1])
+        if t.size >= 2 and t[0] == 0.0 and stop > 0 \
+                and np.array_equal(t, np.linspace(0.0, stop, t.size)):
+            return cls(stop, int(t.size))
+        return cls(stop if stop > 0 else 1.0, int(t.size), tuple(float(x) for x in t))
 
 
 Cutoff = str | int | Mapping[str, int]

@@ -11,32 +11,10 @@ import xarray as xr
 from numpy.typing import NDArray
 
 from . import __version__
-from .config import Simulation, SolverOptions, TimeGrid, dumps_toml
+from .config import Simulation, dumps_toml
 from .model import Model
-
-#: Extra solver data: name -> (dimension names, array).
-Extra = dict[str, tuple[tuple[str, ...], NDArray[Any]]]
-
-
-@dataclass(frozen=True, eq=False)
-class SolverOutput:
-    """What a solver engine returns; :func:`qbattery.solve` turns it into a :class:`Result`.
-
-    Args:
-        occupation: (modes, times) <x_i^dag x_i>.
-        amplitude: (modes, times) <x_i> in the rotating frame of ``model.frame_frequency``.
-        pair_coherence: (couplings, times) <y^dag x> for each coupling (x, y).
-        ergotropy: (modes, times) ergotropy of each mode's reduced state.
-        extra: solver-specific labelled arrays (cutoffs, tails, displacements, correlations).
-        stats: solver statistics (steps, subspace dimension, ...).
-    """
-
-    occupation: NDArray[np.float64]
-    amplitude: NDArray[np.complex128]
-    pair_coherence: NDArray[np.complex128]
-    ergotropy: NDArray[np.float64]
-    extra: Extra = field(default_factory=dict)
-    stats: dict[str, Any] = field(default_factory=dict)
+from .options import SolverOptions, TimeGrid
+from .solvers.base import Extra, State
 
 
 @dataclass(frozen=True, eq=False)
@@ -60,6 +38,8 @@ class Result:
     coupling_power: NDArray[np.float64]
     extra: Extra = field(default_factory=dict)
     stats: dict[str, Any] = field(default_factory=dict)
+    #: The state at ``times[-1]``: ``solve(model, later_times, initial_state=...)`` continues.
+    final_state: State | None = None
 
     @property
     def frequencies(self) -> NDArray[np.float64]:
@@ -88,9 +68,10 @@ class Result:
                           + self.coupling_power.sum(0))
 
     def to_simulation(self) -> Simulation:
-        """The model file (model, times, options) that reproduces this result."""
-        stop = float(self.times[-1]) if self.times[-1] > 0 else 1.0
-        return Simulation(self.model, TimeGrid(stop, int(self.times.size)), self.options)
+        """The model file (model, times, options) that reproduces this result: the same
+        output times exactly (``[time] values`` when they are not a uniform grid from 0).
+        A run continued from a handed-on state restarts from the model's own state."""
+        return Simulation(self.model, TimeGrid.of(self.times), self.options)
 
     def to_xarray(self) -> xr.Dataset:
         """Labelled Dataset: coordinates ``time`` and ``mode``; energy, ergotropy, flows."""

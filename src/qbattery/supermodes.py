@@ -30,6 +30,7 @@ from numpy.typing import NDArray
 
 from .errors import ModelError
 from .model import Model
+from .terms import compile_model
 
 
 @dataclass(frozen=True, eq=False)
@@ -122,8 +123,8 @@ def _catalyst_name(model: Model, catalyst: str | None) -> str | None:
         return catalyst
     if "catalyst" in model.names:
         return "catalyst"
-    qubits = [m.name for m in model.modes if m.kind == "qubit"]
-    return qubits[0] if len(qubits) == 1 else None
+    nonlinear = [m.name for m in compile_model(model).modes if not m.kind.gaussian]
+    return nonlinear[0] if len(nonlinear) == 1 else None
 
 
 def supermodes(model: Model, *, catalyst: str | None = None) -> Supermodes:
@@ -136,14 +137,16 @@ def supermodes(model: Model, *, catalyst: str | None = None) -> Supermodes:
     """
     if not isinstance(model, Model):
         raise ModelError("model", f"expected a qbattery.Model, got {type(model).__name__}")
-    n = len(model.modes)
-    M = np.diag([m.frequency for m in model.modes]).astype(float)
-    for c in model.couplings:
-        i, j = model.index(c.between[0]), model.index(c.between[1])
-        M[i, j] = M[j, i] = c.strength
+    problem = compile_model(model)
+    n = len(problem.modes)
+    # The terms' Gaussian blocks: off the diagonal, A = -i M (exchange couplings); the
+    # forcing is -i F on each driven mode.
+    A = problem.drift().toarray()
+    M = np.real(1j * A)
+    np.fill_diagonal(M, problem.frequencies)
     drive = np.zeros(n)
-    for d in model.drives:
-        drive[model.index(d.mode)] += d.amplitude
+    for b in problem.forcing().values():
+        drive += np.real(1j * b)
     freqs, vecs = np.linalg.eigh(M)
     # sign convention: the first non-negligible component of each vector is positive
     lead = np.argmax(np.abs(vecs) > 1e-9, axis=0)

@@ -17,10 +17,10 @@ import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
 
+from ..api import solve
 from ..errors import ModelError
 from ..model import Model
 from ..options import SolverOptions
-from ..solvers import solve
 
 
 @dataclass(frozen=True)

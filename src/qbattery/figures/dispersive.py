@@ -24,11 +24,12 @@ import xarray as xr
 from matplotlib.figure import Figure
 from numpy.typing import NDArray
 
+from ..api import solve
 from ..builders import bare_model, catalytic_model
 from ..errors import UnsupportedMethodError
 from ..model import Model
 from ..options import SolverOptions
-from ..solvers import choose_method, solve
+from ..solvers import choose_method
 from ..solvers.gaussian import steady_state
 from ..solvers.gaussian_batch import solve_batch
 from . import FigureSpec, register_figure

@@ -22,8 +22,8 @@ import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
 
+from ..api import solve
 from ..builders import multicell_model
-from ..solvers import solve
 from . import FigureSpec, displaced_note, register_figure, solve_dataset
 
 G_A, F, GAMMA, T_STORE = 0.2, 0.1, 0.05, 200.0

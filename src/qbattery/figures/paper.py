@@ -15,9 +15,9 @@ import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
 
+from ..api import solve
 from ..builders import bare_model
 from ..model import Model
-from ..solvers import solve
 from ..solvers.gaussian import steady_state
 from . import FigureSpec, register_figure
 

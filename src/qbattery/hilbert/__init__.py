@@ -32,6 +32,7 @@ from .states import (
     mode_observables,
     pair_operators,
     reduced_state,
+    resize,
     tails,
 )
 from .truncation import (
@@ -72,6 +73,7 @@ __all__ = [
     "pair_operators",
     "plan_cutoffs",
     "reduced_state",
+    "resize",
     "rotating_hamiltonian",
     "stable_step",
     "tails",

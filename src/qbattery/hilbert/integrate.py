@@ -66,13 +66,13 @@ def integrate(fun: Callable[[float, State], State], y0: State, times: NDArray[np
               on_step: Callable[[float, State], None] | None = None,
               method: str = "DOP853",
               max_step: float | Callable[[State], float] = float("inf"),
-              first_step: float | None = None) -> dict[str, int]:
-    """Integrate dy/dt = fun(t, y) from t = 0 and report y at each of ``times``.
+              first_step: float | None = None, t0: float = 0.0) -> dict[str, int]:
+    """Integrate dy/dt = fun(t, y) from ``t0`` and report y at each of ``times``.
 
     Args:
         fun: right-hand side (1-D arrays, real or complex).
-        y0: state at t = 0.
-        times: increasing output times >= 0.
+        y0: state at ``t0``.
+        times: increasing output times >= ``t0``.
         rtol: relative tolerance of the adaptive integrator.
         atol: absolute tolerance.
         on_output: called as ``on_output(k, times[k], y)``, in order.
@@ -85,13 +85,14 @@ def integrate(fun: Callable[[float, State], State], y0: State, times: NDArray[np
             generator that changes with the state).
         first_step: the first step to try (e.g. the last step of an interrupted
             run that resumes); by default SciPy's estimate.
+        t0: the start time.
 
     Returns:
         Statistics: accepted ``steps`` and right-hand side evaluations ``nfev``.
     """
     k = 0
-    while k < times.size and times[k] == 0.0:
-        on_output(k, 0.0, y0)
+    while k < times.size and times[k] == t0:
+        on_output(k, t0, y0)
         k += 1
     if k == times.size:
         return {"steps": 0, "nfev": 0}
@@ -101,8 +102,8 @@ def integrate(fun: Callable[[float, State], State], y0: State, times: NDArray[np
     else:
         largest = float(max_step)
     if first_step is not None:
-        first_step = min(first_step, largest, float(times[-1]))
-    solver = INTEGRATORS[method](fun, 0.0, y0, float(times[-1]), rtol=rtol, atol=atol,
+        first_step = min(first_step, largest, float(times[-1]) - t0)
+    solver = INTEGRATORS[method](fun, t0, y0, float(times[-1]), rtol=rtol, atol=atol,
                                  max_step=largest, first_step=first_step)
     steps = 0
     while k < times.size:

@@ -1,19 +1,20 @@
 r"""Truncated Fock spaces of a network and its operators in the rotating frame.
 
-Every mode i gets ``dims[i]`` levels: an oscillator truncated at its cutoff,
-a qubit two levels. The truncated lowering operator
-x = sum_{m>=1} sqrt(m) |m-1><m| is, for two levels, exactly sigma_- (|g> = |0>,
-|e> = |1>), so qubits and oscillators share one code path. Basis states are
-ordered as ``numpy.kron`` orders them (mode 0 most significant), the same order
-as :func:`qbattery.observables.partial_trace` and QuTiP's ``tensor``.
+Every mode i gets ``dims[i]`` levels: an unbounded mode (oscillator) truncated
+at its cutoff, a finite-level mode (qubit) its own number of levels. Each mode
+kind gives its lowering operator on d levels (:mod:`qbattery.terms.modes`; for
+a qubit the two-level truncation of a, exactly sigma_-). Basis states are ordered
+as ``numpy.kron`` orders them (mode 0 most significant), the same order as
+:func:`qbattery.observables.partial_trace` and QuTiP's ``tensor``.
 
-In the frame rotating at omega_r = ``model.frame_frequency`` the Hamiltonian is
+In the frame rotating at omega_r = ``frame_frequency`` the Hamiltonian is
 
-    H(t) = sum_i (omega_i - omega_r) x_i^dag x_i + sum_(i,j) g_ij (x_i x_j^dag + x_i^dag x_j)
-         + sum_k F_k (exp(-i delta_k t) x_k + exp(i delta_k t) x_k^dag),
+    H(t) = sum_i (omega_i - omega_r) x_i^dag x_i + (static parts of the terms)
+         + sum_(delta, V) (exp(i delta t) V + exp(-i delta t) V^dag),
 
-delta_k = omega_k - omega_r: drives at the frame frequency are static, others
-oscillate. All operators are real sparse matrices; only the phases are complex.
+each term giving its static part and its oscillating parts (a rotating drive:
+V = F x, delta = omega_f - omega_r; at delta = 0 it is static). All operators
+are real sparse matrices; only the phases are complex.
 """
 
 from __future__ import annotations
@@ -28,14 +29,11 @@ import scipy.sparse.linalg as sla
 from numpy.typing import NDArray
 
 from ..errors import ModelError
-from ..model import Drive, Model
+from ..model import Model
+from ..terms import CompiledModel, DriveTerm, Jump, ModeKind, compiled, ladder, mode_kind
 
-__all__ = ["FockSpace", "Jump", "RotatingHamiltonian", "jumps", "rotating_hamiltonian"]
-
-
-def ladder(dim: int) -> sp.csr_matrix:
-    """Truncated lowering operator sum_{m=1}^{dim-1} sqrt(m) |m-1><m| (real, sparse)."""
-    return sp.diags(np.sqrt(np.arange(1.0, dim)), 1, shape=(dim, dim), format="csr")
+__all__ = ["FockSpace", "Jump", "RotatingHamiltonian", "jump_operator", "jumps", "ladder",
+           "rotating_hamiltonian"]
 
 
 @dataclass(frozen=True)
@@ -44,35 +42,35 @@ class FockSpace:
 
     Args:
         names: mode names, in model order.
-        kinds: ``"oscillator"`` or ``"qubit"`` per mode.
-        dims: levels per mode (2 for a qubit).
+        kinds: the mode kinds (:class:`~qbattery.terms.ModeKind`, or their names).
+        dims: levels per mode.
     """
 
     names: tuple[str, ...]
-    kinds: tuple[str, ...]
+    kinds: tuple[ModeKind, ...]
     dims: tuple[int, ...]
 
     def __post_init__(self) -> None:
         if not len(self.names) == len(self.kinds) == len(self.dims):
             raise ValueError("names, kinds and dims must have the same length")
-        for name, kind, d in zip(self.names, self.kinds, self.dims, strict=True):
-            if kind == "qubit" and d != 2:
-                raise ModelError(f"cutoff.{name}", f"a qubit has 2 levels, got {d}")
-            if d < 2:
-                raise ModelError(f"cutoff.{name}", f"expected >= 2 levels, got {d}")
+        kinds = tuple(k if isinstance(k, ModeKind) else mode_kind(k) for k in self.kinds)
+        object.__setattr__(self, "kinds", kinds)
+        for name, kind, d in zip(self.names, kinds, self.dims, strict=True):
+            kind.check_dim(name, d)
 
     @classmethod
-    def of(cls, model: Model, cutoffs: Mapping[str, int]) -> FockSpace:
-        """The space of ``model`` with oscillator ``cutoffs`` {name: levels} (qubits: 2)."""
+    def of(cls, model: Model | CompiledModel, cutoffs: Mapping[str, int]) -> FockSpace:
+        """The space of ``model`` with ``cutoffs`` {name: levels} for its unbounded modes."""
+        problem = compiled(model)
         dims = []
-        for m in model.modes:
-            if m.kind == "qubit":
-                dims.append(2)
+        for m in problem.modes:
+            if m.kind.levels is not None:
+                dims.append(m.kind.levels)
             elif m.name not in cutoffs:
-                raise ModelError(f"cutoff.{m.name}", "no cutoff for this oscillator")
+                raise ModelError(f"cutoff.{m.name}", f"no cutoff for this {m.kind.name}")
             else:
                 dims.append(int(cutoffs[m.name]))
-        return cls(model.names, tuple(m.kind for m in model.modes), tuple(dims))
+        return cls(problem.names, tuple(m.kind for m in problem.modes), tuple(dims))
 
     @property
     def size(self) -> int:
@@ -81,8 +79,8 @@ class FockSpace:
 
     @property
     def oscillators(self) -> tuple[int, ...]:
-        """Indices of the oscillator modes (the truncated ones)."""
-        return tuple(i for i, k in enumerate(self.kinds) if k == "oscillator")
+        """Indices of the truncated (unbounded) modes, whose top level is checked."""
+        return tuple(i for i, k in enumerate(self.kinds) if k.truncated)
 
     def embed(self, op: sp.spmatrix, i: int) -> sp.csr_matrix:
         """The local operator ``op`` acting on mode ``i`` of the product space."""
@@ -98,7 +96,8 @@ class FockSpace:
     @cached_property
     def lowering_operators(self) -> tuple[sp.csr_matrix, ...]:
         """x_i for every mode."""
-        return tuple(self.embed(ladder(d), i) for i, d in enumerate(self.dims))
+        return tuple(self.embed(k.lowering(d), i)
+                     for i, (k, d) in enumerate(zip(self.kinds, self.dims, strict=True)))
 
     @cached_property
     def levels(self) -> NDArray[np.int64]:
@@ -107,23 +106,9 @@ class FockSpace:
         return np.asarray(grids, dtype=np.int64)
 
 
-@dataclass(frozen=True)
-class Jump:
-    """A collapse operator sqrt(rate) x_mode (or sqrt(rate) x_mode^dag when ``raising``)."""
-
-    mode: int
-    rate: float
-    raising: bool = False
-
-
-def jumps(model: Model) -> list[Jump]:
-    """Collapse operators of the baths: gamma (N + 1) D[x] + gamma N D[x^dag] per bath."""
-    out = []
-    for i, rate, occ in model.bath_terms():
-        out.append(Jump(i, rate * (occ + 1.0)))
-        if occ > 0:
-            out.append(Jump(i, rate * occ, raising=True))
-    return out
+def jumps(model: Model | CompiledModel) -> list[Jump]:
+    """Collapse operators of every dissipator (e.g. gamma (N + 1) D[x] + gamma N D[x^dag])."""
+    return compiled(model).jumps()
 
 
 def jump_operator(space: FockSpace, jump: Jump) -> sp.csr_matrix:
@@ -136,12 +121,9 @@ def jump_operator(space: FockSpace, jump: Jump) -> sp.csr_matrix:
 class RotatingHamiltonian:
     """H(t) = static + sum_(delta, V) (exp(i delta t) V + exp(-i delta t) V^T), V real.
 
-    V = F x for a drive detuned by delta from the frame (the convention of
-    :mod:`qbattery.model`: F (exp(i delta t) x + exp(-i delta t) x^dag)).
-
     Args:
         static: the time-independent part (real, sparse).
-        oscillating: ``(delta, V)`` for drives detuned from the frame by delta.
+        oscillating: ``(delta, V)`` for the parts detuned from the frame by delta.
     """
 
     static: sp.csr_matrix
@@ -177,33 +159,32 @@ class RotatingHamiltonian:
         return h.tocsr()
 
 
-def rotating_hamiltonian(model: Model, space: FockSpace, *,
-                         drives: Sequence[Drive] | None = None) -> RotatingHamiltonian:
-    """The network Hamiltonian in the frame rotating at ``model.frame_frequency``.
+def rotating_hamiltonian(model: Model | CompiledModel, space: FockSpace, *,
+                         drives: Sequence[DriveTerm] | None = None) -> RotatingHamiltonian:
+    """The network Hamiltonian in the rotating frame (see the module doc).
 
     Args:
         model: the network.
         space: its truncated space.
-        drives: the drives to include (default: all of the model's; the frame
-            stays ``model.frame_frequency`` either way).
+        drives: the drive terms to include (default: all; the frame stays the model's).
     """
-    wr = model.frame_frequency
+    problem = compiled(model)
+    wr = problem.frame_frequency
     xs = space.lowering_operators
     h = sp.csr_matrix((space.size, space.size))
-    for i, m in enumerate(model.modes):
+    for i, m in enumerate(problem.modes):
         if m.frequency != wr:
             h = h + (m.frequency - wr) * (xs[i].T @ xs[i])
-    for c in model.couplings:
-        i, j = model.index(c.between[0]), model.index(c.between[1])
-        hop = xs[i] @ xs[j].T
-        h = h + c.strength * (hop + hop.T)
+    chosen = problem.drives if drives is None else tuple(drives)
     groups: dict[float, sp.csr_matrix] = {}
-    for d in model.drives if drives is None else drives:
-        v = d.amplitude * xs[model.index(d.mode)]
-        delta = d.frequency - wr
-        if delta == 0.0:
-            h = h + v + v.T
-        else:
-            groups[delta] = groups[delta] + v if delta in groups else v
+    for term in (*problem.couplings, *chosen, *problem.dissipators):
+        static = term.static_hamiltonian(xs, wr)
+        if static is not None:
+            h = h + static
+        for delta, v in term.oscillating_hamiltonian(xs, wr):
+            if delta == 0.0:
+                h = h + v + v.T
+            else:
+                groups[delta] = groups[delta] + v if delta in groups else v
     return RotatingHamiltonian(sp.csr_matrix(h, dtype=float),
                                tuple((k, sp.csr_matrix(v)) for k, v in groups.items()))

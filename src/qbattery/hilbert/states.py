@@ -7,18 +7,23 @@ do not care how rho was obtained, so every Fock-space engine shares them.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import scipy.linalg as sla
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from ..model import Mode, Model
-from ..observables import ergotropy, logarithmic_negativity, partial_trace, von_neumann_entropy
-from .space import FockSpace, ladder
+from ..model import Model
+from ..observables import (
+    ergotropy_of_levels,
+    logarithmic_negativity,
+    partial_trace,
+    von_neumann_entropy,
+)
+from ..terms import CompiledModel, compiled
+from ..terms.modes import coherent_vector, displaced_thermal
+from .space import FockSpace
 
 __all__ = [
     "catalyst_observables",
@@ -28,55 +33,11 @@ __all__ = [
     "marginals",
     "mode_observables",
     "reduced_state",
+    "resize",
     "tails",
 ]
 
-#: Extra levels used to build a displaced state before truncating it.
-_PAD = 40
-
-
-def displaced_thermal(occupation: float, amplitude: complex, dim: int) -> NDArray[np.complex128]:
-    """D(alpha) rho_th(n) D(alpha)^dag on ``dim`` levels, renormalised to trace 1.
-
-    Built exactly on a larger space (padded so that the first ``dim`` levels are
-    converged) and truncated; the population lost at the top is what the
-    truncation check reports at t = 0.
-    """
-    alpha = complex(amplitude)
-    big = dim + _PAD + math.ceil(abs(alpha) ** 2 + 10 * abs(alpha))
-    if occupation > 0:
-        ratio = occupation / (1.0 + occupation)
-        p = (1.0 - ratio) * ratio ** np.arange(big)
-    else:
-        p = np.zeros(big)
-        p[0] = 1.0
-    rho = np.diag(p).astype(complex)
-    if alpha != 0:
-        a = ladder(big).toarray()
-        disp = sla.expm(alpha * a.T - np.conj(alpha) * a)
-        rho = disp @ rho @ disp.conj().T
-    out = rho[:dim, :dim]
-    return np.asarray(out / np.trace(out).real)
-
-
-def coherent_vector(amplitude: complex, dim: int) -> NDArray[np.complex128]:
-    """|alpha> = exp(-|alpha|^2/2) sum_m alpha^m / sqrt(m!) |m>, truncated (not renormalised)."""
-    m = np.arange(dim)
-    log_norm = -0.5 * abs(amplitude) ** 2 - 0.5 * np.array([math.lgamma(k + 1) for k in m])
-    if amplitude == 0:
-        out = np.zeros(dim, dtype=complex)
-        out[0] = 1.0
-        return out
-    return np.asarray(np.exp(log_norm + m * np.log(complex(amplitude))), dtype=complex)
-
-
-def _mode_state(mode: Mode, dim: int, shift: complex) -> NDArray[np.complex128]:
-    if mode.kind == "qubit":
-        return np.diag([1.0 - mode.initial_occupation, mode.initial_occupation]).astype(complex)
-    return displaced_thermal(mode.initial_occupation, mode.initial_amplitude - shift, dim)
-
-
-def initial_state(model: Model, space: FockSpace, *,
+def initial_state(model: Model | CompiledModel, space: FockSpace, *,
                   displacements: Sequence[complex] | None = None) -> NDArray[np.complex128]:
     """The product initial state of ``model`` on ``space`` (a D x D matrix).
 
@@ -84,10 +45,12 @@ def initial_state(model: Model, space: FockSpace, *,
     diag(1 - p0, p0). With ``displacements`` beta_i (for a displaced-frame
     engine) each oscillator starts in D(alpha0 - beta_i) rho_th(n0) D(...)^dag.
     """
-    shifts = [0j] * len(model.modes) if displacements is None else list(displacements)
+    problem = compiled(model)
+    shifts = [0j] * len(problem.modes) if displacements is None else list(displacements)
     rho = np.ones((1, 1), dtype=complex)
-    for mode, dim, shift in zip(model.modes, space.dims, shifts, strict=True):
-        rho = np.kron(rho, _mode_state(mode, dim, shift))
+    for mode, dim, shift in zip(problem.modes, space.dims, shifts, strict=True):
+        amplitude = mode.initial_amplitude - shift if mode.kind.truncated else 0j
+        rho = np.kron(rho, mode.kind.initial_state(mode.initial_occupation, amplitude, dim))
     return rho
 
 
@@ -100,8 +63,8 @@ def marginals(rho: NDArray[Any], space: FockSpace) -> list[NDArray[np.float64]]:
 
 
 def tails(populations: Sequence[NDArray[np.float64]], space: FockSpace) -> NDArray[np.float64]:
-    """Population of each oscillator's top Fock level (0 for qubits, which are not truncated)."""
-    return np.array([p[-1] if kind == "oscillator" else 0.0
+    """Population of each truncated mode's top level (0 for finite-level modes)."""
+    return np.array([p[-1] if kind.truncated else 0.0
                      for p, kind in zip(populations, space.kinds, strict=True)])
 
 
@@ -116,16 +79,14 @@ def _trace_with(op: sp.coo_matrix, rho: NDArray[np.complex128]) -> complex:
     return complex(np.sum(op.data * rho[op.col, op.row]))
 
 
-def pair_operators(model: Model, space: FockSpace) -> list[sp.coo_matrix]:
-    """y^dag x for each coupling (x, y) of the model, as COO matrices."""
-    ops = []
-    for c in model.couplings:
-        i, j = model.index(c.between[0]), model.index(c.between[1])
-        ops.append(sp.coo_matrix(space.lowering(j).T @ space.lowering(i)))
-    return ops
+def pair_operators(model: Model | CompiledModel, space: FockSpace) -> list[sp.coo_matrix]:
+    """x_j^dag x_i for each coupling (i, j) of the model, as COO matrices."""
+    xs = space.lowering_operators
+    return [sp.coo_matrix(c.pair_operator(xs)) for c in compiled(model).couplings]
 
 
-def mode_observables(rho: NDArray[np.complex128], space: FockSpace, model: Model,
+def mode_observables(rho: NDArray[np.complex128], space: FockSpace,
+                     model: Model | CompiledModel,
                      pairs: Sequence[sp.coo_matrix]
                      ) -> tuple[NDArray[np.float64], NDArray[np.complex128],
                                 NDArray[np.complex128], NDArray[np.float64]]:
@@ -144,18 +105,19 @@ def mode_observables(rho: NDArray[np.complex128], space: FockSpace, model: Model
     occ = np.zeros(n)
     amp = np.zeros(n, dtype=complex)
     erg = np.zeros(n)
-    for i, (mode, d) in enumerate(zip(model.modes, space.dims, strict=True)):
+    for i, (mode, d) in enumerate(zip(compiled(model).modes, space.dims, strict=True)):
         r = reduced_state(rho, space, (i,))
         r = 0.5 * (r + r.conj().T)
         occ[i] = float(np.real(np.diagonal(r)) @ np.arange(d))
         # tr(x r) = sum_m sqrt(m + 1) r[m + 1, m]
         amp[i] = complex(np.sqrt(np.arange(1.0, d)) @ np.diagonal(r, -1))
-        erg[i] = ergotropy(r, mode.frequency, kind=mode.kind)
+        erg[i] = ergotropy_of_levels(r, mode.kind.energies(mode.frequency, d))
     coh = np.array([_trace_with(op, rho) for op in pairs], dtype=complex)
     return occ, amp, coh, erg
 
 
-def catalyst_observables(rho: NDArray[np.complex128], space: FockSpace, model: Model, *,
+def catalyst_observables(rho: NDArray[np.complex128], space: FockSpace,
+                         model: Model | CompiledModel, *,
                          catalyst: str = "catalyst", charger: str = "charger",
                          battery: str = "battery",
                          displacement: complex = 0j) -> dict[str, float]:
@@ -207,3 +169,21 @@ def catalyst_observables(rho: NDArray[np.complex128], space: FockSpace, model: M
             out[f"log_negativity_{x}_{y}"] = logarithmic_negativity(
                 two, (space.dims[i], space.dims[j]), 0, 1)
     return out
+
+
+def resize(m: NDArray[Any], old: FockSpace, new: FockSpace) -> tuple[NDArray[Any], float]:
+    """A (packed) density matrix on ``old`` as one on ``new``, and the population dropped.
+
+    Added levels are empty; removed levels are dropped and the trace restored
+    (callers remove only levels whose population is negligible). Packing
+    commutes with both.
+    """
+    t = m.reshape(old.dims + old.dims)
+    t = t[tuple(slice(0, min(a, b)) for a, b in zip(old.dims, new.dims, strict=True)) * 2]
+    pad = [(0, max(b - a, 0)) for a, b in zip(old.dims, new.dims, strict=True)] * 2
+    out = np.pad(t, pad).reshape(new.size, new.size)
+    kept = float(np.real(np.trace(out)))
+    dropped = float(np.real(np.trace(m))) - kept
+    if any(b < a for a, b in zip(old.dims, new.dims, strict=True)):
+        out /= kept
+    return out, dropped

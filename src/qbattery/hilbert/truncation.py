@@ -33,6 +33,8 @@ from scipy.special import gammaln, logsumexp
 from ..errors import IntegrationError, ModelError, TruncationError, TruncationWarning
 from ..model import Model
 from ..options import SolverOptions
+from ..terms import CompiledModel, compiled
+from ..terms.linear import TwinBounds, twin_bounds
 from .space import FockSpace
 
 __all__ = [
@@ -52,8 +54,6 @@ SAFETY = 0.1
 MIN_LEVELS = 3
 #: Largest error in the trace or negative population accepted from the integrator.
 STATE_TOL = 1e-6
-#: Points of the Gaussian solution used for the estimate.
-ESTIMATE_POINTS = 513
 
 
 @dataclass(frozen=True)
@@ -64,13 +64,14 @@ class CutoffPlan:
     auto: tuple[str, ...]
 
 
-def plan_cutoffs(model: Model, cutoff: object) -> CutoffPlan:
+def plan_cutoffs(model: Model | CompiledModel, cutoff: object) -> CutoffPlan:
     """Resolve ``SolverOptions.cutoff`` ("auto", an int, or {mode: int}) for ``model``.
 
     Modes missing from a table are chosen automatically. A qubit may appear in
     a table only with 2 levels.
     """
-    osc = [m.name for m in model.modes if m.kind == "oscillator"]
+    problem = compiled(model)
+    osc = [problem.names[i] for i in problem.truncated]
     if cutoff == "auto":
         return CutoffPlan({}, tuple(osc))
     if isinstance(cutoff, int) and not isinstance(cutoff, bool):
@@ -78,13 +79,14 @@ def plan_cutoffs(model: Model, cutoff: object) -> CutoffPlan:
     if isinstance(cutoff, Mapping):
         fixed = {}
         for name, levels in cutoff.items():
-            if name not in model.names:
+            if name not in problem.names:
                 raise ModelError(f"cutoff.{name}", f"unknown mode {name!r}; modes are "
-                                 + ", ".join(model.names))
-            if model.modes[model.index(name)].kind == "qubit":
-                if levels != 2:
-                    raise ModelError(f"cutoff.{name}", f"{name!r} is a qubit (2 levels), "
-                                     f"got {levels!r}")
+                                 + ", ".join(problem.names))
+            kind = problem.modes[problem.index(name)].kind
+            if kind.levels is not None:
+                if levels != kind.levels:
+                    raise ModelError(f"cutoff.{name}", f"{name!r} is a {kind.name} "
+                                     f"({kind.levels} levels), got {levels!r}")
                 continue
             fixed[name] = int(levels)
         return CutoffPlan(fixed, tuple(n for n in osc if n not in fixed))
@@ -122,36 +124,35 @@ def levels_needed(amplitude2: float, occupation: float, tol: float, max_levels: 
     return max(MIN_LEVELS, min(d, max_levels))
 
 
-def estimate_cutoffs(model: Model, stop: float, names: Iterable[str], *, tol: float,
-                     max_cutoff: int) -> dict[str, int]:
-    """Cutoffs for the oscillators ``names`` from the Gaussian twin of ``model`` on [0, stop].
+def estimate_cutoffs(model: Model | CompiledModel, stop: float, names: Iterable[str], *,
+                     tol: float, max_cutoff: int, twin: TwinBounds | None = None
+                     ) -> dict[str, int]:
+    """Cutoffs for the modes ``names`` from the Gaussian twin of ``model`` on [0, stop].
 
-    The twin (:meth:`Model.with_qubits_as_oscillators`) is solved exactly; each
-    mode gets :func:`levels_needed` at its largest |alpha|^2 and its largest
+    The twin (:meth:`CompiledModel.twin`) is solved exactly (or its bounds are
+    given: ``twin``, e.g. from a run that continues from a handed-on state);
+    each mode gets :func:`levels_needed` at its largest |alpha|^2 and its largest
     thermal occupation, with the top level aimed at ``SAFETY * tol``. A qubit
     passes less noise on than an oscillator would, so a mode's own bath can
-    heat it more than in the twin: the occupation used is at least
-    N + (n0 - N) exp(-gamma t), the mode alone with its bath.
+    heat it more than in the twin: for models with finite-level modes the
+    occupation used is at least that of the mode alone with its bath,
+    N + (n0 - N) exp(-gamma t).
     """
-    from ..solvers import solve  # the solver registry imports this package
-
     wanted = list(names)
     if not wanted:
         return {}
-    grid = np.linspace(0.0, max(stop, 0.0), ESTIMATE_POINTS) if stop > 0 else np.zeros(1)
-    res = solve(model.with_qubits_as_oscillators(), grid, method="gaussian")
-    fluct = res.extra["fluctuation"][1]
-    alone = {i: (rate, occ) for i, rate, occ in model.bath_terms()}
+    problem = compiled(model)
+    if twin is None:
+        twin = twin_bounds(problem, stop, problem.initial_amplitudes(),
+                           np.diag(problem.initial_occupations()).astype(complex))
+    nonlinear = any(not m.kind.gaussian for m in problem.modes)
     out = {}
     for name in wanted:
-        i = model.index(name)
-        amp2 = float(np.max(np.abs(res.amplitude[i]) ** 2))
-        occ = float(np.max(fluct[i]))
-        if model.has_qubit and i in alone:
-            rate, bath = alone[i]
-            n0 = model.modes[i].initial_occupation
-            occ = max(occ, float(np.max(bath + (n0 - bath) * np.exp(-rate * grid))))
-        out[name] = levels_needed(amp2, occ, SAFETY * tol, max_cutoff)
+        i = problem.index(name)
+        occ = float(twin.fluctuation[i])
+        if nonlinear:
+            occ = max(occ, float(twin.alone[i]))
+        out[name] = levels_needed(float(twin.amplitude2[i]), occ, SAFETY * tol, max_cutoff)
     return out
 
 

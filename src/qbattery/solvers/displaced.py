@@ -55,14 +55,13 @@ from ..hilbert import (
     tails,
     unpack_hermitian,
 )
-from ..hilbert.states import initial_state
+from ..hilbert.states import initial_state, resize
 from ..hilbert.truncation import SAFETY
-from ..model import Model
 from ..options import SolverOptions
-from ..result import Extra, SolverOutput
-from . import SolverSpec, register
-from .displaced_frame import DisplacedEquations, max_step, resize
-from .fock import CATALYST
+from ..terms import CompiledModel
+from .base import DensityState, EngineOutput, Extra, RunContext, SolverSpec, State
+from .displaced_frame import DisplacedEquations, max_step
+from .fock import CATALYST, start_state
 
 #: Fewest levels an automatic frame cutoff starts with.
 MIN_FRAME_LEVELS = 6
@@ -74,27 +73,26 @@ MIN_SHRUNK_LEVELS = 4
 SHRINK_STEPS = 8
 
 
-def _supports(model: Model) -> str | None:
+def _supports(problem: CompiledModel) -> str | None:
+    lacking = problem.lacking("displaced")
+    if lacking:
+        return "the displaced frame does not know " + ", ".join(lacking)
     return None
 
 
-def twin_estimate(model: Model, names: tuple[str, ...], stop: float,
-                  options: SolverOptions) -> dict[str, int]:
+def twin_estimate(problem: CompiledModel, names: tuple[str, ...], stop: float,
+                  options: SolverOptions, context: RunContext) -> dict[str, int]:
     """Cutoffs for the fluctuations from the Gaussian twin.
 
-    The twin (qubits replaced by oscillators) is solved exactly on [0, stop];
-    each automatic oscillator gets the levels a thermal state of its largest
-    fluctuation occupation needs (mean amplitude removed; at least
-    ``MIN_FRAME_LEVELS``).
+    The twin (qubits replaced by oscillators) is solved exactly on [start, stop]
+    (once per solve, :meth:`RunContext.twin`); each automatic oscillator gets the
+    levels a thermal state of its largest fluctuation occupation needs (mean
+    amplitude removed; at least ``MIN_FRAME_LEVELS``).
     """
-    from . import solve
-
-    twin = model.with_qubits_as_oscillators()
-    res = solve(twin, np.linspace(0.0, max(stop, 1e-9), 129), method="gaussian")
-    fluct = res.extra["fluctuation"][1]
+    fluct = context.twin(stop).fluctuation
     out = {}
     for name in names:
-        occ = float(np.max(fluct[model.index(name)]))
+        occ = float(fluct[problem.index(name)])
         out[name] = max(MIN_FRAME_LEVELS, levels_needed(
             0.0, occ, SAFETY * options.truncation_tol, options.max_cutoff))
     return out
@@ -149,15 +147,35 @@ class _ShrinkWatch:
         return {self.space.names[i]: int(new[i]) for i in self.modes if new[i] < dims[i]}
 
 
-def _start_cutoffs(model: Model, stop: float, options: SolverOptions
-                   ) -> tuple[dict[str, int], tuple[str, ...]]:
-    """The cutoffs a run to ``stop`` starts from, and the names of the automatic ones."""
-    plan = plan_cutoffs(model, options.cutoff)
-    return {**plan.fixed, **twin_estimate(model, plan.auto, stop, options)}, plan.auto
+def _start_cutoffs(problem: CompiledModel, stop: float, options: SolverOptions,
+                   context: RunContext) -> tuple[dict[str, int], tuple[str, ...]]:
+    """The cutoffs a run to ``stop`` starts from, and the names of the automatic ones
+    (at least the levels of a handed-on state)."""
+    plan = plan_cutoffs(problem, options.cutoff)
+    cutoffs = {**plan.fixed, **twin_estimate(problem, plan.auto, stop, options, context)}
+    if isinstance(context.state, DensityState):
+        for name in plan.auto:
+            cutoffs[name] = max(cutoffs[name], context.state.dims[problem.index(name)])
+    return cutoffs, plan.auto
 
 
-def _run(model: Model, times: NDArray[np.float64], options: SolverOptions) -> SolverOutput:
-    cutoffs, auto = _start_cutoffs(model, float(times[-1]), options)
+def _start(problem: CompiledModel, state: State | None, space: FockSpace,
+           eqs: DisplacedEquations) -> NDArray[np.float64]:
+    """The real state vector [Re alpha, Im alpha, M] to start from."""
+    if state is None:
+        alpha0 = problem.initial_amplitudes()
+        rho = initial_state(problem, space, displacements=list(alpha0))
+    else:
+        handed = start_state(problem, state, space, "displaced")
+        assert isinstance(state, DensityState) and handed is not None
+        rho, alpha0 = handed, state.displacement
+    return eqs.join(np.asarray(alpha0)[eqs.osc], pack_hermitian(rho))
+
+
+def _run(problem: CompiledModel, times: NDArray[np.float64], state: State | None,
+         options: SolverOptions, context: RunContext) -> EngineOutput:
+    model = problem
+    cutoffs, auto = _start_cutoffs(problem, float(times[-1]), options, context)
     n_modes, n_t = len(model.modes), times.size
     occ = np.zeros((n_modes, n_t))
     amp = np.zeros((n_modes, n_t), dtype=complex)
@@ -167,23 +185,22 @@ def _run(model: Model, times: NDArray[np.float64], options: SolverOptions) -> So
     tail = np.zeros((n_modes, n_t))
     cutoff_used = np.zeros((n_modes, n_t), dtype=int)
     catalyst: dict[str, NDArray[np.float64]] = {}
-    freq = np.array([m.frequency for m in model.modes])
-    pairs_idx = [(model.index(c.between[0]), model.index(c.between[1])) for c in model.couplings]
+    freq = problem.frequencies
+    pairs_idx = [c.modes for c in problem.couplings]
     tol = options.truncation_tol
 
     space = FockSpace.of(model, cutoffs)
     eqs = DisplacedEquations(model, space)
-    alpha0 = np.array([model.modes[i].initial_amplitude for i in eqs.osc], dtype=complex)
-    y = eqs.join(alpha0, pack_hermitian(initial_state(model, space, displacements=[
-        m.initial_amplitude for m in model.modes])))
-    start, t0 = 0, 0.0
+    y = _start(problem, state, space, eqs)
+    start, t0 = 0, context.start
+    final: dict[str, Any] = {}
     monitor = _ResumableMonitor(space, options, auto)
     watch = _ShrinkWatch(space, auto, SAFETY ** 2 * tol)
     stats: dict[str, Any] = {"steps": 0, "nfev": 0, "cutoff_growths": 0, "cutoff_shrinks": 0,
                              "shrink_dropped": 0.0}
     last_k = -1  # outputs up to here are made and final
     # the last accepted step with every tail below SAFETY * tol; the last step's length
-    good: dict[str, Any] = {"y": y, "t": 0.0, "h": None, "last": 0.0}
+    good: dict[str, Any] = {"y": y, "t": t0, "h": None, "last": t0}
 
     def on_output(k: int, t: float, yk: NDArray[np.float64]) -> None:
         nonlocal last_k
@@ -203,6 +220,8 @@ def _run(model: Model, times: NDArray[np.float64], options: SolverOptions) -> So
             coh[p, k] = c[p] + np.conj(a[j]) * x[i] + a[i] * np.conj(x[j]) + np.conj(a[j]) * a[i]
         disp[:, k] = a
         cutoff_used[:, k] = space.dims
+        if k == n_t - 1:
+            final.update(rho=rho, alpha=a, dims=space.dims)
         if CATALYST in model.names:
             q = model.index(CATALYST)
             for name, value in catalyst_observables(rho, space, model, catalyst=CATALYST,
@@ -219,6 +238,8 @@ def _run(model: Model, times: NDArray[np.float64], options: SolverOptions) -> So
         populations = marginals(eqs.split(yy)[1], space)
         monitor.check(t + t0, populations)
         good.update(h=t + t0 - good["last"], last=t + t0)
+        context.report(t + t0, ", ".join(f"{n}={d}" for n, d in zip(space.names, space.dims,
+                                                                     strict=True)))
         if tails(populations, space).max() <= SAFETY * tol:
             good.update(y=yy.copy(), t=t + t0)
             smaller = watch.propose(populations)
@@ -267,18 +288,23 @@ def _run(model: Model, times: NDArray[np.float64], options: SolverOptions) -> So
     }
     extra.update({name: (("time",), values) for name, values in catalyst.items()})
     stats["cutoffs"] = ", ".join(f"{n}={d}" for n, d in cutoffs.items())
-    return SolverOutput(occupation=occ, amplitude=amp, pair_coherence=coh, ergotropy=erg,
-                        extra=extra, stats={"hilbert_dimension": space.size, **stats})
+    out_state = DensityState(float(times[-1]), problem.names, final["dims"], final["rho"],
+                             final["alpha"], problem.frame_frequency)
+    return EngineOutput(occupation=occ, amplitude=amp, pair_coherence=coh, ergotropy=erg,
+                        final_state=out_state, extra=extra,
+                        stats={"hilbert_dimension": space.size, **stats})
 
 
-def _cost(model: Model, stop: float, options: SolverOptions) -> float:
+def _cost(problem: CompiledModel, stop: float, options: SolverOptions,
+          context: RunContext) -> float:
     """Squared dimension of the frame space the cutoff plan starts from (a lower bound
     for qubit networks at N = 0, whose nonlinearity the Gaussian twin lacks)."""
-    return float(FockSpace.of(model, _start_cutoffs(model, stop, options)[0]).size) ** 2
+    cutoffs = _start_cutoffs(problem, stop, options, context)[0]
+    return float(FockSpace.of(problem, cutoffs).size) ** 2
 
 
-SPEC = register(SolverSpec(
+SPEC = SolverSpec(
     name="displaced", run=_run, supports=_supports, priority=10, cost=_cost,
     description="density matrix in a frame that follows the oscillators' mean amplitudes "
                 "(small cutoffs for coherently charged oscillators); any network",
-))
+)

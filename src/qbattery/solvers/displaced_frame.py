@@ -41,7 +41,6 @@ rho', Hermitian by construction.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -50,13 +49,14 @@ from numpy.typing import NDArray
 from ..hilbert import (
     FockSpace,
     Lindblad,
-    jumps,
     ladder,
     pair_operators,
+    resize,
     rotating_hamiltonian,
     stable_step,
 )
 from ..model import Model
+from ..terms import CompiledModel, compiled
 
 __all__ = ["AffineSparse", "DisplacedEquations", "max_step", "resize"]
 
@@ -105,67 +105,61 @@ class DisplacedEquations:
     + Gsc <sigma>^* + Gp e^{-i delta t} + Gpc e^{i delta t} (detuned qubit drives).
     """
 
-    def __init__(self, model: Model, space: FockSpace) -> None:
+    def __init__(self, model: Model | CompiledModel, space: FockSpace) -> None:
+        problem = compiled(model)
         self.space = space
-        wr = model.frame_frequency
-        n = len(model.modes)
-        self.osc = [i for i in range(n) if model.modes[i].kind == "oscillator"]
-        self.qub = [i for i in range(n) if model.modes[i].kind == "qubit"]
+        wr = problem.frame_frequency
+        n = len(problem.modes)
+        # Gaussian (displaceable) modes carry the frame; the others (qubits) do not.
+        self.osc = [i for i in range(n) if problem.modes[i].kind.gaussian]
+        self.qub = [i for i in range(n) if not problem.modes[i].kind.gaussian]
+        no = len(self.osc)
+        drift = problem.drift().toarray()
+        # d alpha/dt = A alpha + B <sigma> + forcing: the drift matrix's blocks.
+        self.A = drift[np.ix_(self.osc, self.osc)]
+        self.B = drift[np.ix_(self.osc, self.qub)]
         pos = {i: k for k, i in enumerate(self.osc)}
         qpos = {j: k for k, j in enumerate(self.qub)}
-        no, nq = len(self.osc), len(self.qub)
-        self.A = np.zeros((no, no), dtype=complex)
-        for i in self.osc:
-            self.A[pos[i], pos[i]] = -1j * (model.modes[i].frequency - wr)
-        for i, rate, _ in model.bath_terms():
-            if i in pos:
-                self.A[pos[i], pos[i]] -= 0.5 * rate
-        self.B = np.zeros((no, nq), dtype=complex)
         x = space.lowering_operators
         ops: list[sp.spmatrix] = []
         rows: list[tuple[str, int, complex]] = []
-        for c in model.couplings:
-            i, j = model.index(c.between[0]), model.index(c.between[1])
-            if i in pos and j in pos:
-                self.A[pos[i], pos[j]] += -1j * c.strength
-                self.A[pos[j], pos[i]] += -1j * c.strength
-            elif i in pos or j in pos:
-                o, q = (i, j) if i in pos else (j, i)
-                self.B[pos[o], qpos[q]] += -1j * c.strength
-                # -i g (alpha_o sigma_q^+ + alpha_o^* sigma_q - <s_q> a_o^dag - <s_q>^* a_o)
-                ops += [x[q].T, x[q], x[o].T, x[o]]
-                g = -1j * c.strength
-                rows += [("a", pos[o], g), ("ac", pos[o], g), ("s", qpos[q], -g),
-                         ("sc", qpos[q], -g)]
+        for c in problem.couplings:
+            i, j = c.modes
+            if (i in pos) == (j in pos):
+                continue  # oscillator-oscillator: in A; qubit-qubit: in the Hamiltonian
+            o, q = (i, j) if i in pos else (j, i)
+            # -i g (alpha_o sigma_q^+ + alpha_o^* sigma_q - <s_q> a_o^dag - <s_q>^* a_o)
+            ops += [x[q].T, x[q], x[o].T, x[o]]
+            g = -1j * c.strength
+            rows += [("a", pos[o], g), ("ac", pos[o], g), ("s", qpos[q], -g),
+                     ("sc", qpos[q], -g)]
         fcols, fdelta = [], []
         qubit_drives = []
-        for d in model.drives:
-            k = model.index(d.mode)
-            if k in pos:
-                col = np.zeros(no, dtype=complex)
-                col[pos[k]] = -1j * d.amplitude
-                fcols.append(col)
-                fdelta.append(d.frequency - wr)
+        for d in problem.drives:
+            if d.mode in pos:
+                for delta, b in d.forcing(n, wr):
+                    fcols.append(b[self.osc])
+                    fdelta.append(delta)
             else:
                 qubit_drives.append(d)
         self.F = np.column_stack(fcols) if fcols else np.zeros((no, 0), dtype=complex)
         self.fdelta = np.array(fdelta)
-        ham = rotating_hamiltonian(model, space, drives=qubit_drives)
+        ham = rotating_hamiltonian(problem, space, drives=qubit_drives)
         self.pdelta = np.array([delta for delta, _ in ham.oscillating])
         for k, (_, v) in enumerate(ham.oscillating):  # as RotatingHamiltonian.at: e^{i d t} V
             ops += [v, v.T]
             rows += [("p", k, -1j), ("pc", k, -1j)]
-        sizes = {"a": no, "ac": no, "s": nq, "sc": nq, "p": self.pdelta.size,
-                 "pc": self.pdelta.size}
+        sizes = {"a": no, "ac": no, "s": len(self.qub), "sc": len(self.qub),
+                 "p": self.pdelta.size, "pc": self.pdelta.size}
         self.G = {key: np.zeros((len(ops), size), dtype=complex) for key, size in sizes.items()}
         for r, (key, k, g) in enumerate(rows):
             self.G[key][r, k] = g
-        self.lind = Lindblad(space, jumps(model))
+        self.lind = Lindblad(space, problem.jumps())
         self.hamiltonian = ham
         static = -1j * ham.static - sp.diags(self.lind.half_decay)
         self.gen = AffineSparse(static, ops)
         self.sigma = [sp.coo_matrix(x[j]) for j in self.qub]
-        self.pairs = pair_operators(model, space)
+        self.pairs = pair_operators(problem, space)
         self.no = no
 
     def split(self, y: NDArray[np.float64]) -> tuple[NDArray[np.complex128],
@@ -199,24 +193,6 @@ class DisplacedEquations:
         out[:self.no], out[self.no:2 * self.no] = dalpha.real, dalpha.imag
         self.lind.apply_packed(m, self.gen.at(coeff), out=out[2 * self.no:].reshape(m.shape))
         return out
-
-
-def resize(m: NDArray[Any], old: FockSpace, new: FockSpace) -> tuple[NDArray[Any], float]:
-    """A (packed) density matrix on ``old`` as one on ``new``, and the population dropped.
-
-    Added levels are empty; removed levels are dropped and the trace restored
-    (callers remove only levels whose population is negligible). Packing
-    commutes with both.
-    """
-    t = m.reshape(old.dims + old.dims)
-    t = t[tuple(slice(0, min(a, b)) for a, b in zip(old.dims, new.dims, strict=True)) * 2]
-    pad = [(0, max(b - a, 0)) for a, b in zip(old.dims, new.dims, strict=True)] * 2
-    out = np.pad(t, pad).reshape(new.size, new.size)
-    kept = float(np.trace(out))
-    dropped = float(np.trace(m)) - kept
-    if any(b < a for a, b in zip(old.dims, new.dims, strict=True)):
-        out /= kept
-    return out, dropped
 
 
 def max_step(eqs: DisplacedEquations) -> Callable[[NDArray[np.float64]], float]:

@@ -1,11 +1,13 @@
 r"""Truncated-Fock density-matrix solver for any network (``method = "fock"``).
 
-Solves the local Lindblad master equation of :func:`qbattery.solve`,
+Solves the Lindblad master equation of the compiled model,
 
-    d rho/dt = -i [H(t), rho] + sum_baths gamma ((N + 1) D[x] + N D[x^dag]) rho,
+    d rho/dt = -i [H(t), rho] + sum_c D[c] rho,
 
-in the frame rotating at ``model.frame_frequency`` on the product of truncated
-Fock spaces (oscillators: ``cutoff`` levels each; qubits: 2 levels), with the
+(H(t) and the collapse operators c from the terms' operators, e.g. the thermal
+baths' gamma (N + 1) D[x] + gamma N D[x^dag]) in the frame rotating at the
+model's frame frequency on the product of truncated Fock spaces (unbounded
+modes: ``cutoff`` levels each; finite-level modes: their levels), with the
 matrix-form right-hand side of :class:`qbattery.hilbert.Lindblad` and SciPy's
 adaptive DOP853 integrator (tolerances ``rtol``, ``atol`` from the options).
 
@@ -15,6 +17,10 @@ level is checked at every integrator step and output time. With
 model and enlarged (and the run restarted) when a tail exceeds
 ``truncation_tol``; a fixed cutoff that is too small raises
 :class:`~qbattery.errors.TruncationError` (or warns, ``on_truncation = "warn"``).
+
+State in: a lab-frame :class:`~qbattery.solvers.base.DensityState` (or None:
+the model's product initial state at t = 0), embedded in the run's space;
+state out: the density matrix at the last time.
 
 ``result.extra`` holds ``cutoff`` and ``max_tail`` per mode, ``tail``
 (mode, time), and, when the model has a mode named ``catalyst``, the catalyst's
@@ -31,7 +37,7 @@ import numpy as np
 from numpy.typing import NDArray
 from threadpoolctl import threadpool_limits
 
-from ..errors import ModelError
+from ..errors import ModelError, UnsupportedMethodError
 from ..hilbert import (
     FockSpace,
     Lindblad,
@@ -41,19 +47,19 @@ from ..hilbert import (
     estimate_cutoffs,
     initial_state,
     integrate,
-    jumps,
     marginals,
     mode_observables,
     pair_operators,
     plan_cutoffs,
+    resize,
     rotating_hamiltonian,
     stable_step,
     tails,
 )
 from ..model import Model
 from ..options import SolverOptions
-from ..result import Extra, SolverOutput
-from . import SolverSpec, register
+from ..terms import CompiledModel, compiled
+from .base import DensityState, EngineOutput, Extra, RunContext, SolverSpec, State
 
 #: Integrator (a SciPy explicit Runge-Kutta method).
 METHOD = "DOP853"
@@ -63,7 +69,10 @@ MAX_MEMORY_BYTES = 8 * 2**30
 CATALYST = "catalyst"
 
 
-def _supports(model: Model) -> str | None:
+def _supports(problem: CompiledModel) -> str | None:
+    lacking = problem.lacking("density")
+    if lacking:
+        return "the Fock solver has no operators for " + ", ".join(lacking)
     return None
 
 
@@ -77,34 +86,41 @@ def _check_memory(space: FockSpace) -> None:
                          "max_cutoff, or shorten the run")
 
 
-def solve_on_space(model: Model, space: FockSpace, times: NDArray[np.float64],
+def solve_on_space(model: Model | CompiledModel, space: FockSpace, times: NDArray[np.float64],
                    options: SolverOptions, monitor: TruncationMonitor, *,
-                   on_state: Callable[[float, NDArray[np.complex128]], None] | None = None
-                   ) -> SolverOutput:
+                   on_state: Callable[[float, NDArray[np.complex128]], None] | None = None,
+                   rho0: NDArray[np.complex128] | None = None, t0: float = 0.0,
+                   context: RunContext | None = None) -> EngineOutput:
     """Integrate ``model`` on a fixed truncated ``space`` (no cutoff changes).
 
     Args:
         model: the network.
         space: the truncated space.
-        times: output times.
+        times: output times (>= t0).
         options: tolerances.
         monitor: receives the tails; raises :class:`NeedsLargerCutoff` or
             :class:`~qbattery.errors.TruncationError` as its policy says.
         on_state: called with (t, rho) at each output time, rho the (D, D)
             density matrix (not a copy: do not modify it).
+        rho0: the state at ``t0`` on ``space`` (default: the model's initial state).
+        t0: the start time.
+        context: receives progress reports.
     """
+    problem = compiled(model)
     _check_memory(space)
     dim = space.size
-    ham = rotating_hamiltonian(model, space)
-    lind = Lindblad(space, jumps(model))
-    pairs = pair_operators(model, space)
-    n_modes, n_t = len(model.modes), times.size
+    ham = rotating_hamiltonian(problem, space)
+    lind = Lindblad(space, problem.jumps())
+    pairs = pair_operators(problem, space)
+    n_modes, n_t = len(problem.modes), times.size
     occ = np.zeros((n_modes, n_t))
     amp = np.zeros((n_modes, n_t), dtype=complex)
-    coh = np.zeros((len(model.couplings), n_t), dtype=complex)
+    coh = np.zeros((len(problem.couplings), n_t), dtype=complex)
     erg = np.zeros((n_modes, n_t))
     tail = np.zeros((n_modes, n_t))
     catalyst: dict[str, NDArray[np.float64]] = {}
+    final: list[NDArray[np.complex128]] = []
+    status = ", ".join(f"{n}={d}" for n, d in zip(space.names, space.dims, strict=True))
 
     def fun(t: float, y: NDArray[np.complex128]) -> NDArray[np.complex128]:
         rho = np.ascontiguousarray(y).reshape(dim, dim)
@@ -112,55 +128,102 @@ def solve_on_space(model: Model, space: FockSpace, times: NDArray[np.float64],
 
     def on_step(t: float, y: NDArray[np.complex128]) -> None:
         monitor.check(t, marginals(y.reshape(dim, dim), space))
+        if context is not None:
+            context.report(t, status)
 
     def on_output(k: int, t: float, y: NDArray[np.complex128]) -> None:
         rho = y.reshape(dim, dim)
         if on_state is not None:
             on_state(t, rho)
+        if k == n_t - 1:
+            final.append(rho.copy())
         populations = marginals(rho, space)
         tail[:, k] = tails(populations, space)
         monitor.check(t, populations)
-        occ[:, k], amp[:, k], coh[:, k], erg[:, k] = mode_observables(rho, space, model, pairs)
-        if CATALYST in model.names:
-            for name, value in catalyst_observables(rho, space, model, catalyst=CATALYST).items():
+        occ[:, k], amp[:, k], coh[:, k], erg[:, k] = mode_observables(rho, space, problem, pairs)
+        if CATALYST in problem.names:
+            for name, value in catalyst_observables(rho, space, problem,
+                                                    catalyst=CATALYST).items():
                 catalyst.setdefault(name, np.zeros(n_t))[k] = value
 
-    rho0 = initial_state(model, space)
-    monitor.check(0.0, marginals(rho0, space))
+    if rho0 is None:
+        rho0 = initial_state(problem, space)
+    monitor.check(t0, marginals(rho0, space))
     # Dense linear algebra only touches reduced states of one or two modes (at most a
     # few thousand levels); on the shared 2-core machine one BLAS thread was up to 15x
     # faster for these (eigvalsh of a 532-level state: 0.07 s vs 1.05 s).
     with threadpool_limits(limits=1, user_api="blas"):
         stats = integrate(fun, rho0.ravel(), times, rtol=options.rtol, atol=options.atol,
                           on_output=on_output, on_step=on_step, method=METHOD,
-                          max_step=stable_step(ham.spread(), lind.max_decay, METHOD))
+                          max_step=stable_step(ham.spread(), lind.max_decay, METHOD), t0=t0)
     extra: Extra = {
         "cutoff": (("mode",), np.array(space.dims)),
         "max_tail": (("mode",), monitor.max_tail.copy()),
         "tail": (("mode", "time"), tail),
     }
     extra.update({name: (("time",), values) for name, values in catalyst.items()})
-    return SolverOutput(occupation=occ, amplitude=amp, pair_coherence=coh, ergotropy=erg,
-                        extra=extra, stats={"hilbert_dimension": dim, **stats})
+    state = DensityState(float(times[-1]), space.names, space.dims, final[0],
+                         np.zeros(n_modes, dtype=complex), problem.frame_frequency)
+    return EngineOutput(occupation=occ, amplitude=amp, pair_coherence=coh, ergotropy=erg,
+                        final_state=state, extra=extra,
+                        stats={"hilbert_dimension": dim, **stats})
 
 
-def _start_cutoffs(model: Model, stop: float, options: SolverOptions
-                   ) -> tuple[dict[str, int], tuple[str, ...]]:
-    """The cutoffs a run to ``stop`` starts from, and the names of the automatic ones."""
-    plan = plan_cutoffs(model, options.cutoff)
-    return {**plan.fixed, **estimate_cutoffs(model, stop, plan.auto,
-                                             tol=options.truncation_tol,
-                                             max_cutoff=options.max_cutoff)}, plan.auto
+def _start_cutoffs(problem: CompiledModel, stop: float, options: SolverOptions,
+                   context: RunContext) -> tuple[dict[str, int], tuple[str, ...]]:
+    """The cutoffs a run to ``stop`` starts from, and the names of the automatic ones
+    (at least the levels of a handed-on state)."""
+    plan = plan_cutoffs(problem, options.cutoff)
+    cutoffs = {**plan.fixed, **estimate_cutoffs(problem, stop, plan.auto,
+                                                tol=options.truncation_tol,
+                                                max_cutoff=options.max_cutoff,
+                                                twin=context.twin(stop))}
+    state = context.state
+    if isinstance(state, DensityState):
+        for i in problem.truncated:
+            name = problem.names[i]
+            if name in plan.auto:
+                cutoffs[name] = max(cutoffs[name], state.dims[i])
+    return cutoffs, plan.auto
 
 
-def _run(model: Model, times: NDArray[np.float64], options: SolverOptions) -> SolverOutput:
-    cutoffs, auto = _start_cutoffs(model, float(times[-1]), options)
+def start_state(problem: CompiledModel, state: State | None, space: FockSpace, method: str
+                ) -> NDArray[np.complex128] | None:
+    """A handed-on density state on ``space`` (None: the model's own initial state).
+
+    Levels the state has above ``space`` are dropped only if they hold no more
+    than the truncation check would allow at once (1e-12); more is an error.
+    """
+    if state is None:
+        return None
+    if not isinstance(state, DensityState) or state.names != problem.names:
+        raise UnsupportedMethodError(
+            f"method {method!r} continues from a density matrix of the same model (a result "
+            "of method 'fock' or 'displaced'), not from this state")
+    old = FockSpace(state.names, space.kinds, state.dims)
+    rho, dropped = resize(state.rho, old, space)
+    if dropped > 1e-12:
+        raise ModelError("cutoff", f"the handed-on state has population {dropped:.3g} above "
+                         "these cutoffs; use larger cutoffs or cutoff = \"auto\"")
+    return rho
+
+
+def _run(problem: CompiledModel, times: NDArray[np.float64], state: State | None,
+         options: SolverOptions, context: RunContext) -> EngineOutput:
+    if isinstance(state, DensityState) and state.displaced:
+        raise UnsupportedMethodError(
+            "method 'fock' works in the lab frame and cannot continue from a displaced-frame "
+            "state; continue with method 'displaced'")
+    cutoffs, auto = _start_cutoffs(problem, float(times[-1]), options, context)
+    t0 = context.start
     history: list[dict[str, Any]] = []
     while True:
-        space = FockSpace.of(model, cutoffs)
+        space = FockSpace.of(problem, cutoffs)
         monitor = TruncationMonitor(space, options, auto)
         try:
-            out = solve_on_space(model, space, times, options, monitor)
+            out = solve_on_space(problem, space, times, options, monitor,
+                                 rho0=start_state(problem, state, space, "fock"), t0=t0,
+                                 context=context)
             monitor.finish()
         except NeedsLargerCutoff as need:
             history.append(dict(cutoffs))
@@ -174,13 +237,15 @@ def _run(model: Model, times: NDArray[np.float64], options: SolverOptions) -> So
         return out
 
 
-def _cost(model: Model, stop: float, options: SolverOptions) -> float:
+def _cost(problem: CompiledModel, stop: float, options: SolverOptions,
+          context: RunContext) -> float:
     """Squared dimension of the lab-frame space the cutoff plan starts from."""
-    return float(FockSpace.of(model, _start_cutoffs(model, stop, options)[0]).size) ** 2
+    cutoffs = _start_cutoffs(problem, stop, options, context)[0]
+    return float(FockSpace.of(problem, cutoffs).size) ** 2
 
 
-SPEC = register(SolverSpec(
+SPEC = SolverSpec(
     name="fock", run=_run, supports=_supports, priority=20, cost=_cost,
     description="truncated-Fock density matrix (any network, qubits included); "
                 "automatic, checked cutoffs",
-))
+)

@@ -28,6 +28,8 @@ from numpy.typing import NDArray
 from .._threads import blas_threads_for
 from ..model import Model
 from ..observables import gaussian_ergotropy
+from ..options import SolverOptions
+from ..terms import compile_model
 
 #: Points whose eigenvector matrix has a larger 2-norm condition number use the exact engine.
 COND_LIMIT = 1e4
@@ -86,17 +88,18 @@ class _Stack:
 def _check(models: Sequence[Model]) -> None:
     ref = structure(models[0])
     for k, model in enumerate(models):
-        if model.has_qubit:
-            raise ValueError(f"models[{k}]: the Gaussian batch needs all-oscillator models")
+        reason = compile_model(model).gaussian_reason()
+        if reason is not None:
+            raise ValueError(f"models[{k}]: the Gaussian batch needs linear (all-oscillator) "
+                             f"models: {reason}")
         if structure(model) != ref:
             raise ValueError(f"models[{k}]: network structure differs from models[0]")
 
 
 def _stack(models: Sequence[Model]) -> _Stack:
+    """The drift, forcing and noise of each model, from its compiled terms."""
     first = models[0]
     n, nd = len(first.modes), len(first.drives)
-    pairs = [(first.index(c.between[0]), first.index(c.between[1])) for c in first.couplings]
-    driven = [first.index(d.mode) for d in first.drives]
     P = len(models)
     drift = np.zeros((P, n, n), dtype=complex)
     drives = np.zeros((P, nd, n), dtype=complex)
@@ -104,20 +107,14 @@ def _stack(models: Sequence[Model]) -> _Stack:
     noise = np.zeros((P, n))
     occ0 = np.zeros((P, n))
     alpha0 = np.zeros((P, n), dtype=complex)
-    diag = np.arange(n)
     for p, model in enumerate(models):
-        wr = model.frame_frequency
-        drift[p, diag, diag] = [-1j * (m.frequency - wr) for m in model.modes]
-        for (i, j), c in zip(pairs, model.couplings, strict=True):
-            drift[p, i, j] = drift[p, j, i] = -1j * c.strength
-        for i, rate, occ in model.bath_terms():
-            drift[p, i, i] -= 0.5 * rate
-            noise[p, i] = rate * occ
-        for k, (i, d) in enumerate(zip(driven, model.drives, strict=True)):
-            drives[p, k, i] = -1j * d.amplitude
-            detuning[p, k] = d.frequency - wr
-        occ0[p] = [m.initial_occupation for m in model.modes]
-        alpha0[p] = [m.initial_amplitude for m in model.modes]
+        problem = compile_model(model)
+        drift[p] = problem.drift_dense()
+        for k, d in enumerate(problem.drives):
+            (detuning[p, k], drives[p, k]), = d.forcing(n, problem.frame_frequency)
+        noise[p] = problem.noise()
+        occ0[p] = problem.initial_occupations()
+        alpha0[p] = problem.initial_amplitudes()
     return _Stack(drift, drives, detuning, noise, occ0, alpha0)
 
 
@@ -220,7 +217,7 @@ def solve_batch(models: Sequence[Model], times: NDArray[np.float64], *,
     Returns:
         A :class:`BatchOutput`.
     """
-    from . import check_times, solve
+    from . import check_times, run_engine  # the registry imports the engines
 
     if not models:
         raise ValueError("models: need at least one model")
@@ -242,10 +239,11 @@ def solve_batch(models: Sequence[Model], times: NDArray[np.float64], *,
                 a, c = _closed_form(s.take(ok), t, lam[ok], V[ok])
                 idx = lo + np.flatnonzero(ok)
                 alpha[idx], fluct[idx] = a, c
+    exact = SolverOptions(method="gaussian")
     for p in np.flatnonzero(~good):
-        res = solve(models[int(p)], t, method="gaussian")
-        alpha[p] = res.amplitude
-        fluct[p] = res.extra["fluctuation"][1]
+        out = run_engine(models[int(p)], t, exact)[1]
+        alpha[p] = out.amplitude
+        fluct[p] = out.extra["fluctuation"][1]
     freq = frequencies(models)[..., None]
     occupation = np.abs(alpha) ** 2 + fluct
     return BatchOutput(

@@ -20,10 +20,11 @@ from functools import cached_property
 import numpy as np
 from numpy.typing import NDArray
 
+from ..api import solve
 from ..config import Simulation
 from ..errors import ModelError, QBatteryError
 from ..model import Model
-from ..solvers import check_times, choose_method, solve
+from ..solvers import check_times, choose_method
 from .paths import Axis, PointBuilder, check_axes, with_values
 
 #: Largest number of float64 values per variable in one tile of a batched sweep.
@@ -92,8 +93,11 @@ class SweepPlan:
 
     @cached_property
     def method(self) -> str:
-        """The solver engine that ``[solver] method`` resolves to for the base model."""
-        return choose_method(self.model, self.simulation.solver.method)
+        """The solver engine that ``[solver] method`` resolves to for the base model on
+        the sweep's time window (the engine its points are solved with)."""
+        sim = self.simulation
+        return choose_method(self.model, sim.solver.method, stop=float(sim.time.times[-1]),
+                             options=sim.solver)
 
     @property
     def batched(self) -> bool:

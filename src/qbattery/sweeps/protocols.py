@@ -27,10 +27,11 @@ import numpy as np
 import xarray as xr
 from numpy.typing import NDArray
 
+from ..api import solve
 from ..builders import bare_model, catalytic_model
 from ..errors import ModelError, UnsupportedMethodError
 from ..model import Model, real_number
-from ..solvers import choose_method, solve
+from ..solvers import choose_method
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

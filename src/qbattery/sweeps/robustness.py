@@ -30,10 +30,10 @@ import numpy as np
 import xarray as xr
 from numpy.typing import NDArray
 
+from ..api import solve
 from ..errors import ModelError
 from ..model import Model, real_number
 from ..observables import gaussian_ergotropy
-from ..solvers import solve
 from ..solvers.gaussian import covariance, drift_matrix, first_moments
 from ..solvers.gaussian_batch import solve_batch
 from .paths import FieldPath, with_values

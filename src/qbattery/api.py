@@ -1,0 +1,79 @@
+"""The public :func:`solve`: a model and output times in, a :class:`~qbattery.Result` out.
+
+Layering: model -> terms -> engines (:mod:`qbattery.solvers`) -> results and
+io (this module, :mod:`qbattery.result`, :mod:`qbattery.config`) -> sweeps,
+figures -> CLI. Only the layers above the engines call :func:`solve`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from numpy.typing import ArrayLike
+
+from .errors import ModelError
+from .model import Model
+from .observables import energy_flows
+from .options import SolverOptions
+from .result import Result
+from .solvers import DensityState, GaussianState, State, check_times, run_engine
+from .solvers.base import Progress
+from .terms import compile_model
+
+__all__ = ["solve"]
+
+
+def solve(model: Model, times: ArrayLike, *, method: str | None = None,
+          options: SolverOptions | None = None, initial_state: State | None = None,
+          progress: Progress | None = None) -> Result:
+    """Solve the Lindblad master equation of ``model`` at ``times``.
+
+    d rho/dt = -i [H(t), rho] + sum_baths gamma_i ((N_i + 1) D[x_i] + N_i D[x_i^dag]) rho,
+
+    with H(t) the network Hamiltonian of :mod:`qbattery.model`, solved in the
+    rotating frame of ``model.frame_frequency``.
+
+    Args:
+        model: the network.
+        times: output times (increasing, >= 0 or >= the initial state's time), in
+            units of 1/omega. Absolute times: a run continued from a handed-on
+            state keeps detuned drives in phase.
+        method: overrides ``options.method``.
+        options: solver options (default :class:`SolverOptions`).
+        initial_state: the state to start from (``result.final_state`` of an
+            earlier run of the same model); default the model's own initial
+            state at t = 0.
+        progress: called as ``progress(t, status)`` while the engine runs.
+
+    Returns:
+        A :class:`Result` with energies, ergotropies, amplitudes and energy
+        flows; ``result.stats["solve_seconds"]`` is the wall time of the engine;
+        ``result.final_state`` continues the run.
+    """
+    if not isinstance(model, Model):
+        raise ModelError("model", f"expected a qbattery.Model, got {type(model).__name__}")
+    opts = SolverOptions() if options is None else options
+    if not isinstance(opts, SolverOptions):
+        raise ModelError("options", f"expected SolverOptions, got {type(opts).__name__}")
+    if method is not None:
+        opts = replace(opts, method=method)
+    if initial_state is not None and not isinstance(initial_state, GaussianState | DensityState):
+        raise ModelError("initial_state", "expected the final_state of a result, got "
+                         f"{type(initial_state).__name__}")
+    start = 0.0 if initial_state is None else float(initial_state.time)
+    if initial_state is not None and initial_state.frame_frequency != model.frame_frequency:
+        raise ModelError("initial_state", "was computed in another rotating frame "
+                         f"({initial_state.frame_frequency:g}, this model's is "
+                         f"{model.frame_frequency:g})")
+    t = check_times(times, start=start)
+    problem = compile_model(model)
+    name, out, timing = run_engine(problem, t, opts, initial_state=initial_state,
+                                   progress=progress)
+    flows = energy_flows(problem, t, out.occupation, out.amplitude, out.pair_coherence)
+    stats = {**timing, **out.stats}
+    if initial_state is not None:
+        stats["continued_from"] = start
+    return Result(model=model, times=t, method=name, options=opts,
+                  occupation=out.occupation, amplitude=out.amplitude, ergotropy=out.ergotropy,
+                  extra=out.extra, stats=stats, final_state=out.final_state, **flows)
+

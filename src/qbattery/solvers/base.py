@@ -1,0 +1,198 @@
+"""The engine contract: states in and out, outputs, the run context, the registry entry.
+
+An engine is registered as a :class:`SolverSpec`. It is called as
+
+    spec.run(problem, times, state, options, context) -> EngineOutput
+
+with the compiled model (:class:`~qbattery.terms.CompiledModel`), increasing
+output times (absolute, >= the state's time), an initial state (None: the
+model's own initial state at t = 0; else a :class:`GaussianState` or a
+:class:`DensityState` handed on from an earlier run) and the options; it
+returns the observables at ``times`` and the final state, which a later run
+continues from (``qb.solve(model, times, initial_state=result.final_state)``).
+The :class:`RunContext` carries what is shared by the engines of one solve
+(the Gaussian twin's bounds, computed at most once) and a progress callback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..observables import partial_trace
+from ..options import SolverOptions
+from ..terms import CompiledModel
+from ..terms.linear import TwinBounds, twin_bounds
+
+__all__ = ["DensityState", "EngineOutput", "Extra", "GaussianState", "Progress", "RunContext",
+           "SolverSpec", "State"]
+
+#: Extra solver data: name -> (dimension names, array).
+Extra = dict[str, tuple[tuple[str, ...], NDArray[Any]]]
+#: Progress callback: (simulated time reached, short status such as the cutoffs).
+Progress = Callable[[float, str], None]
+
+
+@dataclass(frozen=True, eq=False)
+class GaussianState:
+    """A Gaussian state at ``time``: means and normally ordered covariance.
+
+    Args:
+        time: when (absolute, units of 1/omega).
+        amplitude: (modes,) <x_i> in the rotating frame of ``frame_frequency``.
+        basis: (modes, m) orthonormal columns spanning the covariance's support.
+        reduced: (m, m) the covariance in that basis, C = basis reduced basis^dag
+            (kept factored: a 3000-cell battery's full C would be 144 MB).
+        frame_frequency: the frame's frequency.
+    """
+
+    time: float
+    amplitude: NDArray[np.complex128]
+    basis: NDArray[np.complex128]
+    reduced: NDArray[np.complex128]
+    frame_frequency: float
+
+    @property
+    def covariance(self) -> NDArray[np.complex128]:
+        """C_ij = <dx_j^dag dx_i> (modes x modes)."""
+        return np.asarray(self.basis @ self.reduced @ self.basis.conj().T)
+
+
+@dataclass(frozen=True, eq=False)
+class DensityState:
+    """A density matrix at ``time`` on truncated Fock spaces.
+
+    rho = D(displacement) rho_frame D(displacement)^dag in the frame rotating at
+    ``frame_frequency`` (displacement zero: the lab-frame Fock basis).
+
+    Args:
+        time: when.
+        names: mode names.
+        dims: levels per mode (the basis order of ``numpy.kron``).
+        rho: (D, D) the (frame) density matrix.
+        displacement: (modes,) coherent displacement of each mode's frame (0 for
+            finite-level modes).
+        frame_frequency: the frame's frequency.
+    """
+
+    time: float
+    names: tuple[str, ...]
+    dims: tuple[int, ...]
+    rho: NDArray[np.complex128]
+    displacement: NDArray[np.complex128]
+    frame_frequency: float
+
+    @property
+    def displaced(self) -> bool:
+        """Whether the state is stored in a displaced frame."""
+        return bool(np.any(self.displacement != 0))
+
+
+State = GaussianState | DensityState
+
+
+def density_moments(state: DensityState) -> tuple[NDArray[np.complex128], NDArray[np.float64]]:
+    """(<x_i>, <x_i^dag x_i>) of every mode of a density state (lab values)."""
+    n = len(state.dims)
+    alpha = np.zeros(n, dtype=complex)
+    occ = np.zeros(n)
+    for i, d in enumerate(state.dims):
+        r = partial_trace(state.rho, state.dims, (i,))
+        a = complex(np.sqrt(np.arange(1.0, d)) @ np.diagonal(r, -1))
+        beta = complex(state.displacement[i])
+        alpha[i] = beta + a
+        occ[i] = float(np.real(np.diagonal(r)) @ np.arange(d)) + abs(beta) ** 2 \
+            + 2.0 * float(np.real(np.conj(beta) * a))
+    return alpha, occ
+
+
+@dataclass(frozen=True, eq=False)
+class EngineOutput:
+    """What an engine returns.
+
+    Args:
+        occupation: (modes, times) <x_i^dag x_i>.
+        amplitude: (modes, times) <x_i> in the rotating frame.
+        pair_coherence: (couplings, times) <x_j^dag x_i> for each coupling (i, j).
+        ergotropy: (modes, times) ergotropy of each mode's reduced state.
+        final_state: the state at ``times[-1]``.
+        extra: engine-specific labelled arrays (cutoffs, tails, displacements, correlations).
+        stats: engine statistics (steps, subspace dimension, ...).
+    """
+
+    occupation: NDArray[np.float64]
+    amplitude: NDArray[np.complex128]
+    pair_coherence: NDArray[np.complex128]
+    ergotropy: NDArray[np.float64]
+    final_state: State
+    extra: Extra = field(default_factory=dict)
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(eq=False)
+class RunContext:
+    """Shared by the engines of one solve: the start, the twin (computed once), progress."""
+
+    problem: CompiledModel
+    state: State | None = None
+    progress: Progress | None = None
+    _twins: dict[float, TwinBounds] = field(default_factory=dict)
+
+    @property
+    def start(self) -> float:
+        """The start time (the state's time, or 0)."""
+        return 0.0 if self.state is None else float(self.state.time)
+
+    def start_moments(self) -> tuple[NDArray[np.complex128], NDArray[np.complex128] | None]:
+        """(alpha, C) at the start: the state's moments, or the model's initial ones.
+
+        For a density state, the mean amplitudes and a diagonal C of the fluctuation
+        occupations (an estimate of the Gaussian moments, used for cutoff plans).
+        """
+        p, s = self.problem, self.state
+        if s is None:
+            return p.initial_amplitudes(), np.diag(p.initial_occupations()).astype(complex)
+        if isinstance(s, GaussianState):
+            return s.amplitude, s.covariance
+        alpha, occ = density_moments(s)
+        return alpha, np.diag(np.maximum(occ - np.abs(alpha) ** 2, 0.0)).astype(complex)
+
+    def twin(self, stop: float) -> TwinBounds:
+        """The Gaussian twin's bounds on [start, stop] (computed once per stop)."""
+        if stop not in self._twins:
+            alpha, cov = self.start_moments()
+            self._twins[stop] = twin_bounds(self.problem, stop, alpha, cov, t0=self.start)
+        return self._twins[stop]
+
+    def report(self, time: float, status: str = "") -> None:
+        """Tell the progress callback (if any) how far the run is."""
+        if self.progress is not None:
+            self.progress(time, status)
+
+
+@dataclass(frozen=True)
+class SolverSpec:
+    """A registered engine.
+
+    Args:
+        name: the method name.
+        run: the engine (see the module doc).
+        supports: None if the engine can solve the compiled model, else the reason
+            (naming the modes or terms it cannot handle).
+        priority: preference of ``method = "auto"`` (lower first).
+        description: one line for ``qbattery methods``.
+        cost: relative cost of a run to ``stop`` (the squared dimension the engine's
+            cutoff plan starts from), for engines that ``auto`` compares.
+    """
+
+    name: str
+    run: Callable[[CompiledModel, NDArray[np.float64], State | None, SolverOptions, RunContext],
+                  EngineOutput]
+    supports: Callable[[CompiledModel], str | None]
+    priority: int
+    description: str
+    cost: Callable[[CompiledModel, float, SolverOptions, RunContext], float] | None = None

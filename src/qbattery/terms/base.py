@@ -1,0 +1,136 @@
+"""The base of compiled terms (couplings, drives, dissipators).
+
+A term is one physical contribution to the master equation. It declares what
+it can provide through :attr:`Term.capabilities`; an engine asks the compiled
+model which terms lack the capability it needs and refuses them by name
+(:meth:`qbattery.terms.CompiledModel.lacking`), so a term no engine knows is
+never solved as something else.
+
+Capabilities used by the engines:
+
+- ``"gaussian"``: the term is linear/quadratic and provides its blocks of the
+  Gaussian drift, forcing or diffusion (``method = "gaussian"``);
+- ``"density"``: the term provides its operators on truncated Fock spaces
+  (``method = "fock"``);
+- ``"displaced"``: the displaced-frame equations know how to move the term into
+  the frame that follows the oscillators' mean amplitudes (``method = "displaced"``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
+if TYPE_CHECKING:
+    from .dissipators import Jump
+    from .modes import ModeKind
+
+__all__ = ["CouplingTerm", "DissipatorTerm", "DriveTerm", "Term"]
+
+#: One entry (row, column, value) of the Gaussian drift matrix.
+Entry = tuple[int, int, complex]
+
+
+@dataclass(frozen=True)
+class Term:
+    """One compiled term.
+
+    Args:
+        label: where it came from in the model, e.g. ``"couplings[1]"``.
+    """
+
+    label: str
+
+    #: What the term provides (see the module doc).
+    capabilities: ClassVar[frozenset[str]] = frozenset()
+
+    def describe(self) -> str:
+        """``label (ClassName)``, the name used when an engine refuses the term."""
+        return f"{self.label} ({type(self).__name__})"
+
+    # -- Gaussian blocks (capability "gaussian"); the defaults contribute nothing ----------
+    def drift_entries(self, frame: float) -> list[Entry]:
+        """Entries of the drift matrix A (rotating frame of ``frame``)."""
+        return []
+
+    def forcing(self, n: int, frame: float) -> list[tuple[float, NDArray[np.complex128]]]:
+        """(detuning, b) pairs: d alpha/dt gains exp(-i detuning t) b."""
+        return []
+
+    def noise_entries(self) -> list[tuple[int, float]]:
+        """(mode, value) entries of the diagonal diffusion matrix."""
+        return []
+
+    # -- operators on truncated spaces (capability "density") -----------------------------
+    def static_hamiltonian(self, xs: Sequence[sp.spmatrix], frame: float) -> sp.spmatrix | None:
+        """The time-independent part of the term's Hamiltonian in the rotating frame."""
+        return None
+
+    def oscillating_hamiltonian(self, xs: Sequence[sp.spmatrix], frame: float
+                                ) -> list[tuple[float, sp.spmatrix]]:
+        """(delta, V) pairs: the Hamiltonian gains exp(i delta t) V + exp(-i delta t) V^dag."""
+        return []
+
+    def jumps(self) -> list[Jump]:
+        """Collapse operators."""
+        return []
+
+
+@dataclass(frozen=True)
+class CouplingTerm(Term):
+    """A coupling between modes ``i`` and ``j``; it reports the energy it moves between
+    their local energies from the pair coherence <x_j^dag x_i>."""
+
+    i: int
+    j: int
+    strength: float
+
+    @property
+    def modes(self) -> tuple[int, int]:
+        """The two mode indices."""
+        return self.i, self.j
+
+    def pair_operator(self, xs: Sequence[sp.spmatrix]) -> sp.spmatrix:
+        """x_j^dag x_i on the product space (its mean is the pair coherence)."""
+        return xs[self.j].T @ xs[self.i]
+
+    def power(self, frequencies: NDArray[np.float64], pair: NDArray[np.complex128]
+              ) -> NDArray[np.float64]:
+        """Power into the local energies, given the pair coherence over time."""
+        raise NotImplementedError(f"{self.describe()} does not report its power")
+
+
+@dataclass(frozen=True)
+class DriveTerm(Term):
+    """A coherent drive on mode ``mode`` at ``frequency``."""
+
+    mode: int
+    amplitude: float
+    frequency: float
+
+    def power(self, frequency: float, amplitude: NDArray[np.complex128],
+              times: NDArray[np.float64], frame: float) -> NDArray[np.float64]:
+        """Power injected into the local energy of its mode, given <x> (rotating frame)."""
+        raise NotImplementedError(f"{self.describe()} does not report its power")
+
+
+@dataclass(frozen=True)
+class DissipatorTerm(Term):
+    """A dissipator on mode ``mode``."""
+
+    mode: int
+
+    def heat(self, frequency: float, kind: ModeKind, occupation: NDArray[np.float64]
+             ) -> NDArray[np.float64]:
+        """Heat current into the environment, given the mode's <x^dag x> over time."""
+        raise NotImplementedError(f"{self.describe()} does not report its heat")
+
+    def alone_occupation(self, initial: float, times: NDArray[np.float64]
+                         ) -> NDArray[np.float64] | None:
+        """The occupation of its mode under this dissipator alone (for cutoff estimates)."""
+        return None

@@ -1,0 +1,197 @@
+r"""The compiled model: a :class:`~qbattery.model.Model` as typed terms every engine reads.
+
+:func:`compile_model` turns the declarative model (names, kinds as strings,
+TOML-shaped tables) into indices and term objects, once per solve:
+
+- ``modes``: :class:`ModeTerm` (index, name, frequency, initial state, and its
+  :class:`~qbattery.terms.modes.ModeKind`);
+- ``couplings``, ``drives``, ``dissipators``: :class:`~qbattery.terms.base.Term`
+  objects in model order (their ``label`` is the model field they came from).
+
+The Gaussian picture (rotating frame of ``frame_frequency``; x = a):
+
+    d alpha/dt = A alpha + sum_delta exp(-i delta t) b_delta,
+    d C/dt     = A C + C A^dag + diag(noise),
+
+with A = -i M - Gamma/2 assembled from the terms' blocks (:meth:`CompiledModel.drift`),
+the forcing vectors b_delta grouped by detuning (:meth:`CompiledModel.forcing`)
+and the diffusion diagonal (:meth:`CompiledModel.noise`). It is exact when every
+mode kind and term is Gaussian (:meth:`CompiledModel.gaussian_reason`), and is
+the "Gaussian twin" (qubits replaced by oscillators, :meth:`CompiledModel.twin`)
+that the density-matrix engines use to plan their cutoffs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from functools import cached_property
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
+from ..model import Model
+from .base import CouplingTerm, DissipatorTerm, DriveTerm, Term
+from .couplings import Exchange
+from .dissipators import Jump, ThermalBath
+from .drives import RotatingDrive
+from .modes import MODE_KINDS, ModeKind
+
+__all__ = ["CompiledModel", "ModeTerm", "compile_model", "compiled"]
+
+
+@dataclass(frozen=True)
+class ModeTerm:
+    """One mode of the compiled model."""
+
+    index: int
+    name: str
+    kind: ModeKind
+    frequency: float
+    initial_occupation: float
+    initial_amplitude: complex
+
+    def describe(self) -> str:
+        """``modes[i] (kind name)``, the name used when an engine refuses the mode."""
+        return f"modes[{self.index}] {self.name!r} ({self.kind.name})"
+
+
+@dataclass(frozen=True, eq=False)
+class CompiledModel:
+    """A model as terms (see the module doc). Build it with :func:`compile_model`."""
+
+    model: Model
+    modes: tuple[ModeTerm, ...]
+    couplings: tuple[CouplingTerm, ...]
+    drives: tuple[DriveTerm, ...]
+    dissipators: tuple[DissipatorTerm, ...]
+    frame_frequency: float
+
+    # -- structure ------------------------------------------------------------------------
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Mode names in order."""
+        return tuple(m.name for m in self.modes)
+
+    def index(self, name: str) -> int:
+        """Position of the mode called ``name`` (as :meth:`Model.index`)."""
+        return self.model.index(name)
+
+    @cached_property
+    def frequencies(self) -> NDArray[np.float64]:
+        """omega_i of every mode."""
+        return np.array([m.frequency for m in self.modes], dtype=float)
+
+    def terms(self) -> Iterator[Term]:
+        """Every coupling, drive and dissipator."""
+        yield from self.couplings
+        yield from self.drives
+        yield from self.dissipators
+
+    def lacking(self, capability: str) -> list[str]:
+        """Descriptions of the terms that do not provide ``capability``."""
+        return [t.describe() for t in self.terms() if capability not in t.capabilities]
+
+    def gaussian_reason(self) -> str | None:
+        """None if the model is linear (Gaussian moments are exact), else why not."""
+        kinds: dict[str, list[str]] = {}
+        for m in self.modes:
+            if not m.kind.gaussian:
+                kinds.setdefault(m.kind.name, []).append(m.name)
+        terms = self.lacking("gaussian")
+        if not kinds and not terms:
+            return None
+        parts = []
+        if kinds:
+            parts.append("every mode must be Gaussian (an oscillator); " + "; ".join(
+                f"{kind}s: {', '.join(names)}" for kind, names in kinds.items()))
+        if terms:
+            parts.append("every term must be linear/quadratic; not: " + ", ".join(terms))
+        return "; ".join(parts)
+
+    @property
+    def truncated(self) -> tuple[int, ...]:
+        """Indices of the unbounded modes (engines truncate and check them)."""
+        return tuple(m.index for m in self.modes if m.kind.truncated)
+
+    def jumps(self) -> list[Jump]:
+        """Collapse operators of every term, in order."""
+        return [j for t in self.terms() for j in t.jumps()]
+
+    # -- the Gaussian picture -------------------------------------------------------------
+    def drift_entries(self) -> tuple[NDArray[np.int64], NDArray[np.int64],
+                                     NDArray[np.complex128]]:
+        """(rows, cols, values) of A = -i M - Gamma/2 from the terms' blocks (repeats add)."""
+        wr = self.frame_frequency
+        entries = [(m.index, m.index, -1j * (m.frequency - wr)) for m in self.modes]
+        for t in self.terms():
+            entries += t.drift_entries(wr)
+        rows, cols, vals = zip(*entries, strict=True)
+        return np.array(rows), np.array(cols), np.array(vals, dtype=complex)
+
+    def drift(self) -> sp.csr_matrix:
+        """A = -i M - Gamma/2 in the rotating frame (sparse, n x n)."""
+        n = len(self.modes)
+        rows, cols, vals = self.drift_entries()
+        return sp.csr_matrix((vals, (rows, cols)), shape=(n, n))
+
+    def drift_dense(self) -> NDArray[np.complex128]:
+        """A as a dense array (small networks)."""
+        n = len(self.modes)
+        rows, cols, vals = self.drift_entries()
+        out = np.zeros((n, n), dtype=complex)
+        np.add.at(out, (rows, cols), vals)
+        return out
+
+    def forcing(self) -> dict[float, NDArray[np.complex128]]:
+        """Forcing vectors b_delta keyed by their detuning from the frame."""
+        n = len(self.modes)
+        groups: dict[float, NDArray[np.complex128]] = {}
+        for t in self.terms():
+            for delta, b in t.forcing(n, self.frame_frequency):
+                groups[delta] = groups[delta] + b if delta in groups else b
+        return groups
+
+    def noise(self) -> NDArray[np.float64]:
+        """Diagonal of the diffusion matrix D (gamma N per bathed mode)."""
+        out = np.zeros(len(self.modes))
+        for t in self.terms():
+            for i, value in t.noise_entries():
+                out[i] += value
+        return out
+
+    def initial_amplitudes(self) -> NDArray[np.complex128]:
+        """alpha(0) of the model's own initial state."""
+        return np.array([m.initial_amplitude for m in self.modes], dtype=complex)
+
+    def initial_occupations(self) -> NDArray[np.float64]:
+        """Thermal occupations (qubits: excited populations) of the model's initial state."""
+        return np.array([m.initial_occupation for m in self.modes], dtype=float)
+
+    def twin(self) -> CompiledModel:
+        """The Gaussian twin: every non-Gaussian mode replaced by an oscillator."""
+        osc = MODE_KINDS["oscillator"]
+        modes = tuple(m if m.kind.gaussian else replace(m, kind=osc) for m in self.modes)
+        return replace(self, modes=modes)
+
+
+def compile_model(model: Model) -> CompiledModel:
+    """Compile ``model`` into terms (see the module doc)."""
+    index = {m.name: i for i, m in enumerate(model.modes)}
+    modes = tuple(ModeTerm(i, m.name, MODE_KINDS[m.kind], m.frequency, m.initial_occupation,
+                           m.initial_amplitude) for i, m in enumerate(model.modes))
+    couplings = tuple(Exchange(f"couplings[{k}]", index[c.between[0]], index[c.between[1]],
+                               c.strength) for k, c in enumerate(model.couplings))
+    drives = tuple(RotatingDrive(f"drives[{k}]", index[d.mode], d.amplitude, d.frequency)
+                   for k, d in enumerate(model.drives))
+    dissipators = tuple(
+        ThermalBath(f"baths[{k}]", index[b.mode], b.rate,
+                    b.occupation_at(model.modes[index[b.mode]].frequency))
+        for k, b in enumerate(model.baths))
+    return CompiledModel(model, modes, couplings, drives, dissipators, model.frame_frequency)
+
+
+def compiled(model: Model | CompiledModel) -> CompiledModel:
+    """``model`` compiled (a compiled model is returned as it is)."""
+    return model if isinstance(model, CompiledModel) else compile_model(model)
