@@ -149,7 +149,7 @@ def test_progress_reaches_the_end() -> None:
 
 # -- layers ---------------------------------------------------------------------------------
 LAYERS = [
-    {"errors", "model", "options", "_threads"},
+    {"errors", "kinds", "model", "options", "_threads"},
     {"terms", "observables"},
     {"hilbert", "solvers"},
     {"result", "config", "api", "supermodes", "interop", "builders", "plotting", "progress"},

@@ -33,12 +33,14 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import ModelError
+from .kinds import MODE_KINDS, mode_kind
 
-KINDS = ("oscillator", "qubit")
+#: The mode kinds a model accepts (:mod:`qbattery.kinds`).
+KINDS = tuple(MODE_KINDS)
 
 
 @contextlib.contextmanager
@@ -110,19 +112,13 @@ class Mode:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "name", _name("name", self.name))
-        if self.kind not in KINDS:
-            raise ModelError("kind", f"unknown kind {self.kind!r}; known kinds: {', '.join(KINDS)}")
+        kind = mode_kind(self.kind)
         object.__setattr__(self, "frequency",
                            real_number("frequency", self.frequency, positive=True))
         occ = real_number("initial_occupation", self.initial_occupation, minimum=0.0)
-        if self.kind == "qubit" and occ > 1.0:
-            raise ModelError("initial_occupation",
-                             f"a qubit's excited population must be in [0, 1], got {occ!r}")
-        object.__setattr__(self, "initial_occupation", occ)
         amp = complex_number("initial_amplitude", self.initial_amplitude)
-        if self.kind == "qubit" and amp != 0:
-            raise ModelError("initial_amplitude",
-                             "a qubit has no coherent initial state; use initial_occupation")
+        kind.check_initial(occ, amp)
+        object.__setattr__(self, "initial_occupation", occ)
         object.__setattr__(self, "initial_amplitude", amp)
 
 
@@ -271,8 +267,8 @@ class Model:
 
     @property
     def has_qubit(self) -> bool:
-        """Whether any mode is a qubit."""
-        return any(m.kind == "qubit" for m in self.modes)
+        """Whether any mode is not Gaussian (a qubit): the model is then nonlinear."""
+        return any(not mode_kind(m.kind).gaussian for m in self.modes)
 
     @property
     def frame_frequency(self) -> float:
@@ -294,13 +290,3 @@ class Model:
             if b.rate > 0:
                 out.append((i, b.rate, b.occupation_at(self.modes[i].frequency)))
         return out
-
-    def with_qubits_as_oscillators(self) -> Model:
-        """The same network with every qubit replaced by an oscillator.
-
-        Used to estimate cutoffs: it is the linear (Gaussian) model whose
-        amplitudes bound the qubit model's in the weak-excitation limit.
-        """
-        modes = tuple(replace(m, kind="oscillator") if m.kind == "qubit" else m
-                      for m in self.modes)
-        return replace(self, modes=modes)

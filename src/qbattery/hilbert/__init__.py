@@ -24,6 +24,7 @@ from .space import (
     rotating_hamiltonian,
 )
 from .states import (
+    CatalystRecorder,
     catalyst_observables,
     coherent_vector,
     displaced_thermal,
@@ -47,6 +48,7 @@ from .truncation import (
 )
 
 __all__ = [
+    "CatalystRecorder",
     "CutoffPlan",
     "FockSpace",
     "Jump",

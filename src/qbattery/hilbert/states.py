@@ -26,6 +26,7 @@ from ..terms.modes import coherent_vector, displaced_thermal
 from .space import FockSpace
 
 __all__ = [
+    "CatalystRecorder",
     "catalyst_observables",
     "coherent_vector",
     "displaced_thermal",
@@ -187,3 +188,31 @@ def resize(m: NDArray[Any], old: FockSpace, new: FockSpace) -> tuple[NDArray[Any
     if any(b < a for a, b in zip(old.dims, new.dims, strict=True)):
         out /= kept
     return out, dropped
+
+
+class CatalystRecorder:
+    """Collects :func:`catalyst_observables` over a run's output times, when the model
+    has a mode called ``catalyst`` (otherwise it records nothing)."""
+
+    NAME = "catalyst"
+
+    def __init__(self, model: Model | CompiledModel, n_times: int) -> None:
+        self.problem = compiled(model)
+        self.active = self.NAME in self.problem.names
+        self.index = self.problem.index(self.NAME) if self.active else -1
+        self.n_times = n_times
+        self.values: dict[str, NDArray[np.float64]] = {}
+
+    def record(self, k: int, rho: NDArray[np.complex128], space: FockSpace,
+               displacements: NDArray[np.complex128] | None = None) -> None:
+        """Record output ``k`` (``displacements``: the frame's, for a displaced state)."""
+        if not self.active:
+            return
+        beta = 0j if displacements is None else complex(displacements[self.index])
+        for name, value in catalyst_observables(rho, space, self.problem, catalyst=self.NAME,
+                                                displacement=beta).items():
+            self.values.setdefault(name, np.zeros(self.n_times))[k] = value
+
+    def extra(self) -> dict[str, tuple[tuple[str, ...], NDArray[np.float64]]]:
+        """The recorded series as ``extra`` entries (dimension ``time``)."""
+        return {name: (("time",), values) for name, values in self.values.items()}

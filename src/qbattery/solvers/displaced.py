@@ -42,10 +42,10 @@ from numpy.typing import NDArray
 from threadpoolctl import threadpool_limits
 
 from ..hilbert import (
+    CatalystRecorder,
     FockSpace,
     NeedsLargerCutoff,
     TruncationMonitor,
-    catalyst_observables,
     integrate,
     levels_needed,
     marginals,
@@ -61,7 +61,7 @@ from ..options import SolverOptions
 from ..terms import CompiledModel
 from .base import DensityState, EngineOutput, Extra, RunContext, SolverSpec, State
 from .displaced_frame import DisplacedEquations, max_step
-from .fock import CATALYST, start_state
+from .fock import start_state
 
 #: Fewest levels an automatic frame cutoff starts with.
 MIN_FRAME_LEVELS = 6
@@ -184,7 +184,7 @@ def _run(problem: CompiledModel, times: NDArray[np.float64], state: State | None
     disp = np.zeros((n_modes, n_t), dtype=complex)
     tail = np.zeros((n_modes, n_t))
     cutoff_used = np.zeros((n_modes, n_t), dtype=int)
-    catalyst: dict[str, NDArray[np.float64]] = {}
+    catalyst = CatalystRecorder(model, n_t)
     freq = problem.frequencies
     pairs_idx = [c.modes for c in problem.couplings]
     tol = options.truncation_tol
@@ -222,11 +222,7 @@ def _run(problem: CompiledModel, times: NDArray[np.float64], state: State | None
         cutoff_used[:, k] = space.dims
         if k == n_t - 1:
             final.update(rho=rho, alpha=a, dims=space.dims)
-        if CATALYST in model.names:
-            q = model.index(CATALYST)
-            for name, value in catalyst_observables(rho, space, model, catalyst=CATALYST,
-                                                    displacement=a[q]).items():
-                catalyst.setdefault(name, np.zeros(n_t))[k] = value
+        catalyst.record(k, rho, space, a)
         last_k = k
 
     def rhs(t: float, yy: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -286,7 +282,7 @@ def _run(problem: CompiledModel, times: NDArray[np.float64], state: State | None
         "max_tail": (("mode",), max_tail),
         "tail": (("mode", "time"), tail),
     }
-    extra.update({name: (("time",), values) for name, values in catalyst.items()})
+    extra.update(catalyst.extra())
     stats["cutoffs"] = ", ".join(f"{n}={d}" for n, d in cutoffs.items())
     out_state = DensityState(float(times[-1]), problem.names, final["dims"], final["rho"],
                              final["alpha"], problem.frame_frequency)

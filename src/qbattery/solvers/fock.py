@@ -39,11 +39,11 @@ from threadpoolctl import threadpool_limits
 
 from ..errors import ModelError, UnsupportedMethodError
 from ..hilbert import (
+    CatalystRecorder,
     FockSpace,
     Lindblad,
     NeedsLargerCutoff,
     TruncationMonitor,
-    catalyst_observables,
     estimate_cutoffs,
     initial_state,
     integrate,
@@ -65,8 +65,6 @@ from .base import DensityState, EngineOutput, Extra, RunContext, SolverSpec, Sta
 METHOD = "DOP853"
 #: Largest memory the integrator's work arrays may take (about 20 copies of rho).
 MAX_MEMORY_BYTES = 8 * 2**30
-#: Name of the catalyst mode whose correlations are reported.
-CATALYST = "catalyst"
 
 
 def _supports(problem: CompiledModel) -> str | None:
@@ -118,7 +116,7 @@ def solve_on_space(model: Model | CompiledModel, space: FockSpace, times: NDArra
     coh = np.zeros((len(problem.couplings), n_t), dtype=complex)
     erg = np.zeros((n_modes, n_t))
     tail = np.zeros((n_modes, n_t))
-    catalyst: dict[str, NDArray[np.float64]] = {}
+    catalyst = CatalystRecorder(problem, n_t)
     final: list[NDArray[np.complex128]] = []
     status = ", ".join(f"{n}={d}" for n, d in zip(space.names, space.dims, strict=True))
 
@@ -141,10 +139,7 @@ def solve_on_space(model: Model | CompiledModel, space: FockSpace, times: NDArra
         tail[:, k] = tails(populations, space)
         monitor.check(t, populations)
         occ[:, k], amp[:, k], coh[:, k], erg[:, k] = mode_observables(rho, space, problem, pairs)
-        if CATALYST in problem.names:
-            for name, value in catalyst_observables(rho, space, problem,
-                                                    catalyst=CATALYST).items():
-                catalyst.setdefault(name, np.zeros(n_t))[k] = value
+        catalyst.record(k, rho, space)
 
     if rho0 is None:
         rho0 = initial_state(problem, space)
@@ -161,7 +156,7 @@ def solve_on_space(model: Model | CompiledModel, space: FockSpace, times: NDArra
         "max_tail": (("mode",), monitor.max_tail.copy()),
         "tail": (("mode", "time"), tail),
     }
-    extra.update({name: (("time",), values) for name, values in catalyst.items()})
+    extra.update(catalyst.extra())
     state = DensityState(float(times[-1]), space.names, space.dims, final[0],
                          np.zeros(n_modes, dtype=complex), problem.frame_frequency)
     return EngineOutput(occupation=occ, amplitude=amp, pair_coherence=coh, ergotropy=erg,
