@@ -22,6 +22,7 @@ __version__ = "0.1.0"
 from .api import solve
 from .builders import bare_model, catalytic_model, multicell_model
 from .config import Simulation, dumps_toml, load_toml, loads_toml
+from .envelopes import GaussianPulse, Table, Window, gaussian_pulse, table, window
 from .errors import ModelError, QBatteryError, TruncationError, UnsupportedMethodError
 from .model import Bath, Coupling, Drive, Mode, Model
 from .observables import ergotropy, gaussian_ergotropy
@@ -35,6 +36,7 @@ __all__ = [
     "Coupling",
     "DensityState",
     "Drive",
+    "GaussianPulse",
     "GaussianState",
     "Mode",
     "Model",
@@ -44,9 +46,11 @@ __all__ = [
     "Simulation",
     "SolverOptions",
     "Supermodes",
+    "Table",
     "TimeGrid",
     "TruncationError",
     "UnsupportedMethodError",
+    "Window",
     "__version__",
     "bare_model",
     "catalytic_model",
@@ -54,10 +58,13 @@ __all__ = [
     "dumps_toml",
     "ergotropy",
     "gaussian_ergotropy",
+    "gaussian_pulse",
     "load_toml",
     "loads_toml",
     "methods",
     "multicell_model",
     "solve",
     "supermodes",
+    "table",
+    "window",
 ]

@@ -39,6 +39,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from .envelopes import Envelope
 from .errors import ModelError
 from .model import Bath, Coupling, Drive, Mode, Model, field_prefix
 from .options import SolverOptions, TimeGrid
@@ -143,6 +144,8 @@ def _toml_value(value: Any) -> str:
         return repr(float(value)) if isinstance(value, float) else str(value)
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, Envelope):
+        return _toml_value(value.as_dict())
     if isinstance(value, Mapping):
         return "{" + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + "}"
     raise TypeError(f"cannot write {value!r} to TOML")

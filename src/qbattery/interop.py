@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from .envelopes import Envelope
 from .errors import ModelError
 from .hilbert import (
     FockSpace,
@@ -72,9 +73,11 @@ class QutipProblem:
         return x.dag() * x
 
 
-def _phase(delta: float, sign: int) -> Callable[[float], complex]:
+def _phase(delta: float, sign: int, envelope: Envelope | None = None
+           ) -> Callable[[float], complex]:
     def coefficient(t: float) -> complex:
-        return complex(np.exp(1j * sign * delta * t))
+        f = 1.0 if envelope is None else float(envelope(t))
+        return complex(f * np.exp(1j * sign * delta * t))
     return coefficient
 
 
@@ -117,10 +120,13 @@ def to_qutip(model: Model, *, cutoffs: int | Mapping[str, int] | str,
     ham = rotating_hamiltonian(model, space)
     h0 = qobj(ham.static)
     hamiltonian: Any = h0
-    if ham.oscillating:
+    if ham.oscillating or ham.modulated:
         hamiltonian = [h0]
         for delta, v in ham.oscillating:
             hamiltonian += [[qobj(v), _phase(delta, 1)], [qobj(v.T), _phase(delta, -1)]]
+        for env, delta, v in ham.modulated:  # f(t) (e^{i delta t} V + h.c.)
+            hamiltonian += [[qobj(v), _phase(delta, 1, env)],
+                            [qobj(v.T), _phase(delta, -1, env)]]
     return QutipProblem(
         hamiltonian=hamiltonian,
         collapse_operators=[qobj(jump_operator(space, j)) for j in jumps(model)],

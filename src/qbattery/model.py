@@ -36,6 +36,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .envelopes import Envelope, envelope_from
 from .errors import ModelError
 from .kinds import MODE_KINDS, mode_kind
 
@@ -124,10 +125,14 @@ class Mode:
 
 @dataclass(frozen=True)
 class Coupling:
-    """Exchange coupling g (x y^dag + x^dag y) between two modes."""
+    """Exchange coupling f(t) g (x y^dag + x^dag y) between two modes.
+
+    ``envelope`` (:mod:`qbattery.envelopes`): f(t); absent, the coupling is constant.
+    """
 
     between: tuple[str, str]
     strength: float
+    envelope: Envelope | None = None
 
     def __post_init__(self) -> None:
         pair = self.between
@@ -138,23 +143,27 @@ class Coupling:
             raise ModelError("between", f"a mode cannot couple to itself ({pair[0]!r})")
         object.__setattr__(self, "between", pair)
         object.__setattr__(self, "strength", real_number("strength", self.strength))
+        object.__setattr__(self, "envelope", envelope_from(self.envelope))
 
 
 @dataclass(frozen=True)
 class Drive:
-    """Coherent drive F (exp(i omega_f t) x + exp(-i omega_f t) x^dag) on one mode.
+    """Coherent drive f(t) F (exp(i omega_f t) x + exp(-i omega_f t) x^dag) on one mode.
 
     Resonant with a mode of frequency omega_f (see the module docstring for the
-    sign convention and the paper's typo)."""
+    sign convention and the paper's typo). ``envelope`` (:mod:`qbattery.envelopes`):
+    f(t), a pulse or a switch; absent, the drive is on at all times."""
 
     mode: str
     amplitude: float
     frequency: float = 1.0
+    envelope: Envelope | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mode", _name("mode", self.mode))
         object.__setattr__(self, "amplitude", real_number("amplitude", self.amplitude))
         object.__setattr__(self, "frequency", real_number("frequency", self.frequency))
+        object.__setattr__(self, "envelope", envelope_from(self.envelope))
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ a qubit).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -22,7 +23,7 @@ from numpy.typing import ArrayLike, NDArray
 from .terms.modes import mode_kind
 
 if TYPE_CHECKING:
-    from .terms import CompiledModel
+    from .terms import CompiledModel, CouplingTerm
 
 __all__ = [
     "energy_flows",
@@ -162,6 +163,15 @@ def energy_flows(problem: CompiledModel, times: NDArray[np.float64],
     for k, b in enumerate(problem.dissipators):
         heat[k] = b.heat(freq[b.mode], problem.modes[b.mode].kind, occupation[b.mode])
     coupling = np.zeros((len(problem.couplings), times.size))
-    for k, c in enumerate(problem.couplings):
-        coupling[k] = c.power(freq, pair_coherence[k])
+    for cls, idx in _by_class(problem.couplings).items():
+        coupling[idx] = cls.powers([problem.couplings[k] for k in idx], freq,
+                                   pair_coherence[idx], times)
     return {"drive_power": drive, "heat": heat, "coupling_power": coupling}
+
+
+def _by_class(terms: Sequence[CouplingTerm]) -> dict[type[CouplingTerm], list[int]]:
+    """Indices of ``terms`` grouped by their class (each class computes its flows at once)."""
+    out: dict[type[CouplingTerm], list[int]] = {}
+    for k, t in enumerate(terms):
+        out.setdefault(type(t), []).append(k)
+    return out

@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from .integrate import integrate, stable_step
+from .integrate import integrate, integrate_piecewise, stable_step
 from .lindblad import Lindblad, add_adjoint, pack_hermitian, unpack_hermitian
 from .space import (
     FockSpace,
@@ -64,6 +64,7 @@ __all__ = [
     "extrapolate_levels",
     "initial_state",
     "integrate",
+    "integrate_piecewise",
     "jump_operator",
     "jumps",
     "ladder",

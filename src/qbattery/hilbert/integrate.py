@@ -16,7 +16,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.integrate import DOP853, RK45, OdeSolver
 
-__all__ = ["INTEGRATORS", "STABILITY_RADIUS", "STABILITY_RECTANGLE", "integrate", "stable_step"]
+__all__ = ["INTEGRATORS", "STABILITY_RADIUS", "STABILITY_RECTANGLE", "integrate",
+           "integrate_piecewise", "stable_step"]
 
 INTEGRATORS: dict[str, type[OdeSolver]] = {"DOP853": DOP853, "RK45": RK45}
 
@@ -126,3 +127,35 @@ def integrate(fun: Callable[[float, State], State], y0: State, times: NDArray[np
         if cap is not None:
             solver.max_step = cap(solver.y)
     return {"steps": steps, "nfev": int(solver.nfev)}
+
+
+def integrate_piecewise(fun: Callable[[float, State], State], y0: State,
+                        times: NDArray[np.float64], *, edges: list[float], t0: float = 0.0,
+                        on_output: Callable[[int, float, State], None],
+                        **kwargs: Any) -> dict[str, int]:
+    """:func:`integrate`, stopped and restarted at each of ``edges`` (sorted, inside
+    (t0, times[-1])): no step crosses a point where the right-hand side jumps (an
+    envelope switched on or off). Outputs and statistics as :func:`integrate`."""
+    if not edges:
+        return integrate(fun, y0, times, t0=t0, on_output=on_output, **kwargs)
+    stats = {"steps": 0, "nfev": 0}
+    y, start = y0, t0
+    for stop in [*edges, float(times[-1])]:
+        first = start == t0
+        idx = np.flatnonzero(((times >= start) if first else (times > start)) & (times <= stop))
+        ev = times[idx]
+        if not (ev.size and ev[-1] == stop):
+            ev = np.append(ev, stop)
+        end: dict[str, State] = {}
+
+        def out(k: int, t: float, yk: State, idx: NDArray[np.int_] = idx,
+                last: int = ev.size - 1, end: dict[str, State] = end) -> None:
+            if k < idx.size:
+                on_output(int(idx[k]), t, yk)
+            if k == last:
+                end["y"] = np.array(yk, copy=True)
+
+        part = integrate(fun, y, ev, t0=start, on_output=out, **kwargs)
+        stats = {key: stats[key] + part[key] for key in stats}
+        y, start = end["y"], stop
+    return stats

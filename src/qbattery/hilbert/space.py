@@ -28,6 +28,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as sla
 from numpy.typing import NDArray
 
+from ..envelopes import Envelope
 from ..errors import ModelError
 from ..model import Model
 from ..terms import CompiledModel, DriveTerm, Jump, ModeKind, compiled, ladder, mode_kind
@@ -121,13 +122,19 @@ def jump_operator(space: FockSpace, jump: Jump) -> sp.csr_matrix:
 class RotatingHamiltonian:
     """H(t) = static + sum_(delta, V) (exp(i delta t) V + exp(-i delta t) V^T), V real.
 
+    Terms with an envelope f(t) (:mod:`qbattery.envelopes`) add
+    f(t) (exp(i delta t) V + exp(-i delta t) V^T) (``modulated``; a static part H
+    enters as V = H/2 at delta = 0).
+
     Args:
         static: the time-independent part (real, sparse).
         oscillating: ``(delta, V)`` for the parts detuned from the frame by delta.
+        modulated: ``(envelope, delta, V)`` for the parts of terms with an envelope.
     """
 
     static: sp.csr_matrix
     oscillating: tuple[tuple[float, sp.csr_matrix], ...] = ()
+    modulated: tuple[tuple[Envelope, float, sp.csr_matrix], ...] = ()
 
     def spread(self) -> float:
         """An upper bound on E_max - E_min of H(t) over all t.
@@ -143,18 +150,21 @@ class RotatingHamiltonian:
             hi = sla.eigsh(h, k=1, which="LA", return_eigenvectors=False)[0]
             lo = sla.eigsh(h, k=1, which="SA", return_eigenvectors=False)[0]
             out = float(hi - lo)
-        for _, v in self.oscillating:
+        for peak, v in [(1.0, v) for _, v in self.oscillating] + \
+                [(env.peak, v) for env, _, v in self.modulated]:
             a = abs(v)
-            out += 4.0 * float(np.sqrt(a.sum(axis=0).max() * a.sum(axis=1).max()))
+            out += 4.0 * peak * float(np.sqrt(a.sum(axis=0).max() * a.sum(axis=1).max()))
         return out
 
     def at(self, t: float) -> sp.csr_matrix:
         """H(t) as a sparse matrix (real when nothing oscillates)."""
-        if not self.oscillating:
+        if not self.oscillating and not self.modulated:
             return self.static
         h = self.static.astype(complex)
-        for delta, v in self.oscillating:
-            phase = np.exp(1j * delta * t)
+        parts = [(1.0, delta, v) for delta, v in self.oscillating]
+        parts += [(float(env(t)), delta, v) for env, delta, v in self.modulated]
+        for f, delta, v in parts:
+            phase = f * np.exp(1j * delta * t)
             h = h + phase * v + np.conj(phase) * v.T
         return h.tocsr()
 
@@ -177,8 +187,16 @@ def rotating_hamiltonian(model: Model | CompiledModel, space: FockSpace, *,
             h = h + (m.frequency - wr) * (xs[i].T @ xs[i])
     chosen = problem.drives if drives is None else tuple(drives)
     groups: dict[float, sp.csr_matrix] = {}
+    modulated: list[tuple[Envelope, float, sp.csr_matrix]] = []
     for term in (*problem.couplings, *chosen, *problem.dissipators):
         static = term.static_hamiltonian(xs, wr)
+        envelope = getattr(term, "envelope", None)
+        if envelope is not None:
+            if static is not None:
+                modulated.append((envelope, 0.0, sp.csr_matrix(0.5 * static)))
+            modulated += [(envelope, delta, sp.csr_matrix(v))
+                          for delta, v in term.oscillating_hamiltonian(xs, wr)]
+            continue
         if static is not None:
             h = h + static
         for delta, v in term.oscillating_hamiltonian(xs, wr):
@@ -187,4 +205,5 @@ def rotating_hamiltonian(model: Model | CompiledModel, space: FockSpace, *,
             else:
                 groups[delta] = groups[delta] + v if delta in groups else v
     return RotatingHamiltonian(sp.csr_matrix(h, dtype=float),
-                               tuple((k, sp.csr_matrix(v)) for k, v in groups.items()))
+                               tuple((k, sp.csr_matrix(v)) for k, v in groups.items()),
+                               tuple(modulated))

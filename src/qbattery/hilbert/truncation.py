@@ -144,7 +144,7 @@ def estimate_cutoffs(model: Model | CompiledModel, stop: float, names: Iterable[
     problem = compiled(model)
     if twin is None:
         twin = twin_bounds(problem, stop, problem.initial_amplitudes(),
-                           np.diag(problem.initial_occupations()).astype(complex))
+                           problem.initial_occupations().astype(complex))
     nonlinear = any(not m.kind.gaussian for m in problem.modes)
     out = {}
     for name in wanted:

@@ -148,18 +148,19 @@ class RunContext:
         return 0.0 if self.state is None else float(self.state.time)
 
     def start_moments(self) -> tuple[NDArray[np.complex128], NDArray[np.complex128] | None]:
-        """(alpha, C) at the start: the state's moments, or the model's initial ones.
+        """(alpha, C) at the start: the state's moments, or the model's initial ones
+        (C as a vector when it is diagonal).
 
         For a density state, the mean amplitudes and a diagonal C of the fluctuation
         occupations (an estimate of the Gaussian moments, used for cutoff plans).
         """
         p, s = self.problem, self.state
         if s is None:
-            return p.initial_amplitudes(), np.diag(p.initial_occupations()).astype(complex)
+            return p.initial_amplitudes(), p.initial_occupations().astype(complex)
         if isinstance(s, GaussianState):
             return s.amplitude, s.covariance
         alpha, occ = density_moments(s)
-        return alpha, np.diag(np.maximum(occ - np.abs(alpha) ** 2, 0.0)).astype(complex)
+        return alpha, np.maximum(occ - np.abs(alpha) ** 2, 0.0).astype(complex)
 
     def twin(self, stop: float) -> TwinBounds:
         """The Gaussian twin's bounds on [start, stop] (computed once per stop)."""

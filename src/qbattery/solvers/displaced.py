@@ -77,6 +77,11 @@ def _supports(problem: CompiledModel) -> str | None:
     lacking = problem.lacking("displaced")
     if lacking:
         return "the displaced frame does not know " + ", ".join(lacking)
+    modulated = [f"{t.describe()} with a {t.envelope.describe()}" for t in problem.modulated()
+                 if t.envelope is not None]
+    if modulated:
+        return ("the displaced frame does not take time-dependent envelopes yet (use "
+                "method 'fock' or 'gaussian'): " + ", ".join(modulated))
     return None
 
 

@@ -54,8 +54,7 @@ def drift_matrix(model: Model | CompiledModel) -> sp.csr_matrix:
 def _start(problem: CompiledModel, state: State | None
            ) -> tuple[NDArray[np.complex128], NDArray[np.complex128], float]:
     if state is None:
-        return (problem.initial_amplitudes(),
-                np.diag(problem.initial_occupations()).astype(complex), 0.0)
+        return problem.initial_amplitudes(), problem.initial_occupations().astype(complex), 0.0
     if not isinstance(state, GaussianState):
         raise UnsupportedMethodError("method 'gaussian' continues only from a Gaussian state "
                                      "(a result of method 'gaussian'), not a density matrix")
@@ -69,8 +68,9 @@ def _run(problem: CompiledModel, times: NDArray[np.float64], state: State | None
     mom = propagate(problem, times, alpha0, cov0, t0=t0, pairs=pairs)
     alpha, fluct = mom.amplitude, mom.fluctuation
     cross = mom.pair.copy()
-    for k, (i, j) in enumerate(pairs):
-        cross[k] += alpha[i] * alpha[j].conj()
+    if pairs:
+        i, j = np.array(pairs).T
+        cross += alpha[i] * alpha[j].conj()
     final = GaussianState(float(times[-1]), alpha[:, -1].copy(), mom.basis, mom.final,
                           problem.frame_frequency)
     context.report(float(times[-1]))

@@ -19,12 +19,14 @@ Capabilities used by the engines:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
+
+from ..envelopes import Envelope
 
 if TYPE_CHECKING:
     from .dissipators import Jump
@@ -89,20 +91,33 @@ class CouplingTerm(Term):
     i: int
     j: int
     strength: float
+    envelope: Envelope | None = None
 
     @property
     def modes(self) -> tuple[int, int]:
         """The two mode indices."""
         return self.i, self.j
 
+    def scaled(self, factor: float) -> CouplingTerm:
+        """The same coupling with constant strength ``factor * strength`` (no envelope)."""
+        return replace(self, strength=factor * self.strength, envelope=None)
+
     def pair_operator(self, xs: Sequence[sp.spmatrix]) -> sp.spmatrix:
         """x_j^dag x_i on the product space (its mean is the pair coherence)."""
         return xs[self.j].T @ xs[self.i]
 
-    def power(self, frequencies: NDArray[np.float64], pair: NDArray[np.complex128]
-              ) -> NDArray[np.float64]:
-        """Power into the local energies, given the pair coherence over time."""
+    def power(self, frequencies: NDArray[np.float64], pair: NDArray[np.complex128],
+              times: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Power into the local energies, given the pair coherence at ``times``."""
         raise NotImplementedError(f"{self.describe()} does not report its power")
+
+    @classmethod
+    def powers(cls, terms: Sequence[CouplingTerm], frequencies: NDArray[np.float64],
+               pairs: NDArray[np.complex128], times: NDArray[np.float64]
+               ) -> NDArray[np.float64]:
+        """(terms, times) powers of several couplings of this class (a loop by default)."""
+        return np.array([t.power(frequencies, p, times) for t, p in zip(terms, pairs,
+                                                                         strict=True)])
 
 
 @dataclass(frozen=True)
@@ -112,6 +127,11 @@ class DriveTerm(Term):
     mode: int
     amplitude: float
     frequency: float
+    envelope: Envelope | None = None
+
+    def scaled(self, factor: float) -> DriveTerm:
+        """The same drive with constant amplitude ``factor * amplitude`` (no envelope)."""
+        return replace(self, amplitude=factor * self.amplitude, envelope=None)
 
     def power(self, frequency: float, amplitude: NDArray[np.complex128],
               times: NDArray[np.float64], frame: float) -> NDArray[np.float64]:

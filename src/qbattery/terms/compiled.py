@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -88,6 +89,34 @@ class CompiledModel:
         yield from self.couplings
         yield from self.drives
         yield from self.dissipators
+
+    def modulated(self) -> list[CouplingTerm | DriveTerm]:
+        """The terms with an envelope (time-dependent coefficients)."""
+        terms: list[CouplingTerm | DriveTerm] = [*self.couplings, *self.drives]
+        return [t for t in terms if t.envelope is not None]
+
+    def breakpoints(self, start: float, stop: float) -> list[float]:
+        """Every envelope's breakpoints strictly inside (start, stop), sorted."""
+        points = {b for t in self.modulated() if t.envelope is not None
+                  for b in t.envelope.breakpoints()}
+        return sorted(b for b in points if start < b < stop)
+
+    def frozen(self, start: float, stop: float) -> CompiledModel | None:
+        """The model on [start, stop] with every envelope replaced by its constant value,
+        or None if some envelope is not constant there (between adjacent breakpoints)."""
+        values: dict[int, float] = {}
+        for t in self.modulated():
+            assert t.envelope is not None
+            c = t.envelope.constant_between(start, stop)
+            if c is None:
+                return None
+            values[id(t)] = c
+
+        def fix(t: Any) -> Any:
+            return t.scaled(values[id(t)]) if id(t) in values else t
+
+        return replace(self, couplings=tuple(fix(c) for c in self.couplings),
+                       drives=tuple(fix(d) for d in self.drives))
 
     def lacking(self, capability: str) -> list[str]:
         """Descriptions of the terms that do not provide ``capability``."""
@@ -177,14 +206,27 @@ class CompiledModel:
 
 
 def compile_model(model: Model) -> CompiledModel:
-    """Compile ``model`` into terms (see the module doc)."""
+    """Compile ``model`` into terms (see the module doc).
+
+    A model is immutable, so its compiled form is kept on it: a solve in a loop
+    over the same model compiles once.
+    """
+    cached = model.__dict__.get("_compiled")
+    if isinstance(cached, CompiledModel):
+        return cached
+    problem = _compile(model)
+    object.__setattr__(model, "_compiled", problem)
+    return problem
+
+
+def _compile(model: Model) -> CompiledModel:
     index = {m.name: i for i, m in enumerate(model.modes)}
     modes = tuple(ModeTerm(i, m.name, MODE_KINDS[m.kind], m.frequency, m.initial_occupation,
                            m.initial_amplitude) for i, m in enumerate(model.modes))
     couplings = tuple(Exchange(f"couplings[{k}]", index[c.between[0]], index[c.between[1]],
-                               c.strength) for k, c in enumerate(model.couplings))
-    drives = tuple(RotatingDrive(f"drives[{k}]", index[d.mode], d.amplitude, d.frequency)
-                   for k, d in enumerate(model.drives))
+                               c.strength, c.envelope) for k, c in enumerate(model.couplings))
+    drives = tuple(RotatingDrive(f"drives[{k}]", index[d.mode], d.amplitude, d.frequency,
+                                 d.envelope) for k, d in enumerate(model.drives))
     dissipators = tuple(
         ThermalBath(f"baths[{k}]", index[b.mode], b.rate,
                     b.occupation_at(model.modes[index[b.mode]].frequency))

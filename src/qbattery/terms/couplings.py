@@ -36,8 +36,27 @@ class Exchange(CouplingTerm):
         """A_ij = A_ji = -i g."""
         return [(self.i, self.j, -1j * self.strength), (self.j, self.i, -1j * self.strength)]
 
-    def power(self, frequencies: NDArray[np.float64], pair: NDArray[np.complex128]
-              ) -> NDArray[np.float64]:
-        """P = -2 g (omega_i - omega_j) Im <x_j^dag x_i> over time."""
-        return np.asarray(-2.0 * self.strength * (frequencies[self.i] - frequencies[self.j])
+    def power(self, frequencies: NDArray[np.float64], pair: NDArray[np.complex128],
+              times: NDArray[np.float64]) -> NDArray[np.float64]:
+        """P = -2 f(t) g (omega_i - omega_j) Im <x_j^dag x_i> over time."""
+        f = 1.0 if self.envelope is None else self.envelope(times)
+        return np.asarray(-2.0 * f * self.strength * (frequencies[self.i] - frequencies[self.j])
                           * np.imag(pair))
+
+    @classmethod
+    def powers(cls, terms: Sequence[CouplingTerm], frequencies: NDArray[np.float64],
+               pairs: NDArray[np.complex128], times: NDArray[np.float64]
+               ) -> NDArray[np.float64]:
+        """All constant exchange couplings at once (those with envelopes one by one)."""
+        out = np.zeros(pairs.shape)
+        plain = [k for k, t in enumerate(terms) if t.envelope is None]
+        if plain:
+            g = np.array([terms[k].strength for k in plain])
+            i = np.array([terms[k].i for k in plain])
+            j = np.array([terms[k].j for k in plain])
+            out[plain] = (-2.0 * g * (frequencies[i] - frequencies[j]))[:, None] \
+                * np.imag(pairs[plain])
+        for k, t in enumerate(terms):
+            if t.envelope is not None:
+                out[k] = t.power(frequencies, pairs[k], times)
+        return out

@@ -45,6 +45,7 @@ class RotatingDrive(DriveTerm):
 
     def power(self, frequency: float, amplitude: NDArray[np.complex128],
               times: NDArray[np.float64], frame: float) -> NDArray[np.float64]:
-        """P(t) = -2 omega_x F Im(e^{i delta t} <x>), <x> in the rotating frame."""
+        """P(t) = -2 omega_x f(t) F Im(e^{i delta t} <x>), <x> in the rotating frame."""
         phase = np.exp(1j * self.detuning(frame) * times)
-        return np.asarray(-2.0 * frequency * self.amplitude * np.imag(phase * amplitude))
+        f = 1.0 if self.envelope is None else self.envelope(times)
+        return np.asarray(-2.0 * frequency * self.amplitude * f * np.imag(phase * amplitude))

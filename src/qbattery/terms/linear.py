@@ -32,16 +32,20 @@ from which the density-matrix engines plan their cutoffs.
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import scipy.linalg as sla
 import scipy.sparse as sp
 from numpy.typing import NDArray
+from scipy.integrate import solve_ivp
 
 from .._threads import blas_threads_for
+from ..envelopes import Envelope
 from .compiled import CompiledModel
 
 __all__ = ["BREAKDOWN_TOL", "Moments", "TwinBounds", "covariance", "first_moments",
@@ -53,16 +57,18 @@ BREAKDOWN_TOL = 1e-12
 TWIN_POINTS = 513
 
 
-def invariant_subspace(A: sp.csr_matrix | NDArray[np.complex128],
+def invariant_subspace(A: sp.csr_matrix | NDArray[np.complex128] | Sequence[Any],
                        starts: list[NDArray[np.complex128]], *,
                        tol: float = BREAKDOWN_TOL) -> NDArray[np.complex128]:
-    """Orthonormal basis of the smallest A-invariant subspace containing ``starts``.
+    """Orthonormal basis of the smallest A-invariant subspace containing ``starts``
+    (invariant under every matrix of ``A`` when a sequence of matrices is given).
 
     Block Arnoldi with two passes of classical Gram-Schmidt; a new direction
     whose orthogonal part is below ``tol`` times its scale is an exact breakdown.
     """
-    n = A.shape[0]
-    scale = float(abs(A).sum(axis=1).max()) or 1.0
+    mats: list[Any] = list(A) if isinstance(A, list | tuple) else [A]
+    n = mats[0].shape[0]
+    scale = max(float(abs(m).sum(axis=1).max()) for m in mats) or 1.0
     basis = np.zeros((n, min(n, 16)), dtype=complex)
     m = 0
     pending = deque((np.asarray(v, dtype=complex), float(np.linalg.norm(v))) for v in starts)
@@ -81,7 +87,7 @@ def invariant_subspace(A: sp.csr_matrix | NDArray[np.complex128],
             basis = np.hstack([basis, np.zeros((n, min(n, 2 * m) - m), dtype=complex)])
         basis[:, m] = w / norm
         m += 1
-        pending.append((np.asarray(A @ basis[:, m - 1]), scale))
+        pending.extend((np.asarray(mat @ basis[:, m - 1]), scale) for mat in mats)
     return basis[:, :m]
 
 
@@ -181,16 +187,28 @@ def propagate(problem: CompiledModel, times: NDArray[np.float64], alpha0: NDArra
               pairs: Sequence[tuple[int, int]] = ()) -> Moments:
     """Moments of ``problem``'s linear dynamics at ``times`` from (alpha0, C0) at ``t0``.
 
-    ``cov0`` None means zero fluctuations; the model's own initial state is
-    (initial amplitudes, diag(initial occupations)).
+    ``cov0`` None means zero fluctuations, a vector a diagonal C0; the model's own
+    initial state is (initial amplitudes, initial occupations). With envelopes the run is cut
+    at their breakpoints; segments where every envelope is constant use the exact
+    propagators, the others the moment equations integrated with DOP853 at
+    ``ODE_RTOL`` (:func:`_segment_ode`).
     """
+    if not problem.modulated():
+        return _propagate_static(problem, times, alpha0, cov0, t0=t0, pairs=pairs)
+    return _propagate_segments(problem, times, alpha0, cov0, t0=t0, pairs=pairs)
+
+
+def _propagate_static(problem: CompiledModel, times: NDArray[np.float64],
+                      alpha0: NDArray[np.complex128], cov0: NDArray[np.complex128] | None, *,
+                      t0: float = 0.0, pairs: Sequence[tuple[int, int]] = ()) -> Moments:
     n = len(problem.modes)
     A = problem.drift()
     groups = problem.forcing()
     noise = problem.noise()
-    C0 = np.zeros((n, n), dtype=complex) if cov0 is None else np.asarray(cov0, dtype=complex)
+    C0 = np.zeros(n, dtype=complex) if cov0 is None else np.asarray(cov0, dtype=complex)
+    diagonal = C0.ndim == 1  # a diagonal C0 given as its diagonal (no n x n array)
+    fluctuating = np.flatnonzero((noise > 0) | (C0 != 0 if diagonal else np.any(C0 != 0, 0)))
     eye = np.eye(n)
-    fluctuating = np.flatnonzero((noise > 0) | np.any(C0 != 0, axis=0))
     Q = invariant_subspace(A, [*groups.values(), alpha0, *(eye[i] for i in fluctuating)])
     dim = Q.shape[1]
     QH = Q.conj().T
@@ -202,13 +220,108 @@ def propagate(problem: CompiledModel, times: NDArray[np.float64], alpha0: NDArra
         alpha = Q @ first_moments(Ar, {k: QH @ v for k, v in groups.items()}, QH @ alpha0,
                                   times, t0)
         if fluctuating.size:
-            Cr = covariance(Ar, (QH * noise) @ Q, QH @ C0 @ Q, times, t0)
+            C0r = (QH * C0) @ Q if diagonal else QH @ C0 @ Q
+            Cr = covariance(Ar, (QH * noise) @ Q, C0r, times, t0)
             QC = np.einsum("im,tmn->tin", Q, Cr)
             fluct = np.einsum("tin,in->it", QC, Q.conj()).real
             for k, (i, j) in enumerate(pairs):
                 pair[k] = QC[:, i, :] @ Q[j].conj()
             final = Cr[-1]
     return Moments(alpha, fluct, pair, Q, final)
+
+
+#: Relative tolerance of the moment equations on segments where an envelope varies.
+ODE_RTOL = 1e-12
+
+
+def _segment_ode(problem: CompiledModel, times: NDArray[np.float64],
+                 alpha0: NDArray[np.complex128], cov0: NDArray[np.complex128], t0: float
+                 ) -> tuple[NDArray[np.complex128], NDArray[np.complex128]]:
+    """alpha(t) (modes, times) and C(t) (times, modes, modes) on one segment where some
+    envelope varies: d alpha/dt = A(t) alpha + b(t), dC/dt = A(t) C + C A(t)^dag + D,
+    A(t) = A_0 + sum_e f_e(t) A_e from the terms' blocks, integrated with DOP853 in the
+    subspace invariant under A_0 and every A_e (rtol ``ODE_RTOL``)."""
+    n = len(problem.modes)
+    wr = problem.frame_frequency
+    mods = problem.modulated()
+    static = replace(problem, couplings=tuple(c for c in problem.couplings if c.envelope is None),
+                     drives=tuple(d for d in problem.drives if d.envelope is None))
+    A0 = static.drift_dense()
+    parts: list[tuple[Envelope, NDArray[np.complex128], list[tuple[float, Any]]]] = []
+    for t in mods:
+        assert t.envelope is not None
+        Ae = np.zeros((n, n), dtype=complex)
+        for i, j, v in t.drift_entries(wr):
+            Ae[i, j] += v
+        parts.append((t.envelope, Ae, t.forcing(n, wr)))
+    forcing: list[tuple[Envelope | None, float, NDArray[np.complex128]]] = [
+        (None, delta, b) for delta, b in static.forcing().items()]
+    forcing += [(env, delta, b) for env, _, fs in parts for delta, b in fs]
+    noise = problem.noise()
+    eye = np.eye(n)
+    starts = [b for _, _, b in forcing] + [alpha0] + [eye[i] for i in
+                                                      np.flatnonzero((noise > 0) | np.any(
+                                                          cov0 != 0, axis=0))]
+    Q = invariant_subspace([A0, *(Ae for _, Ae, _ in parts)], starts)
+    QH = Q.conj().T
+    m = Q.shape[1]
+    A0r = QH @ A0 @ Q
+    Aer = [(env, QH @ Ae @ Q) for env, Ae, _ in parts]
+    fr = [(env, delta, QH @ b) for env, delta, b in forcing]
+    Dr = (QH * noise) @ Q
+
+    def rhs(t: float, y: NDArray[np.float64]) -> NDArray[np.float64]:
+        z = y.view(complex)
+        a, c = z[:m], z[m:].reshape(m, m)
+        A = A0r + sum((float(env(t)) * Ae for env, Ae in Aer), np.zeros((m, m), complex))
+        da = A @ a
+        for env, delta, b in fr:
+            da = da + (1.0 if env is None else float(env(t))) * np.exp(-1j * delta * t) * b
+        dc = A @ c + c @ A.conj().T + Dr
+        return np.concatenate([da, dc.ravel()]).view(float)
+
+    y0 = np.concatenate([QH @ alpha0, (QH @ cov0 @ Q).ravel()]).view(float)
+    sol = solve_ivp(rhs, (t0, float(times[-1])), y0, method="DOP853", t_eval=times,
+                    rtol=ODE_RTOL, atol=ODE_RTOL * max(1.0, float(np.abs(y0).max())))
+    z = sol.y.T.copy().view(complex)  # (times, m + m*m)
+    alpha = Q @ z[:, :m].T
+    cr = z[:, m:].reshape(-1, m, m)
+    return alpha, np.einsum("im,tmn,jn->tij", Q, cr, Q.conj())
+
+
+def _propagate_segments(problem: CompiledModel, times: NDArray[np.float64],
+                        alpha0: NDArray[np.complex128], cov0: NDArray[np.complex128] | None,
+                        *, t0: float, pairs: Sequence[tuple[int, int]]) -> Moments:
+    """:func:`propagate` cut at the envelopes' breakpoints (see there)."""
+    n = len(problem.modes)
+    alpha = np.asarray(alpha0, dtype=complex)
+    cov = np.zeros((n, n), dtype=complex) if cov0 is None else np.asarray(cov0, dtype=complex)
+    if cov.ndim == 1:
+        cov = np.diag(cov)
+    amp = np.zeros((n, times.size), dtype=complex)
+    fluct = np.zeros((n, times.size))
+    pair = np.zeros((len(pairs), times.size), dtype=complex)
+    edges = [t0, *problem.breakpoints(t0, float(times[-1])), float(times[-1])]
+    for a, b in itertools.pairwise(edges):
+        pick = (times > a) & (times <= b) if a > t0 else (times >= a) & (times <= b)
+        idx = np.flatnonzero(pick)
+        ev = times[idx] if idx.size and times[idx[-1]] == b else np.append(times[idx], b)
+        k = idx.size
+        frozen = problem.frozen(a, b)
+        if frozen is not None:  # every envelope constant: exact propagators
+            mom = _propagate_static(frozen, ev, alpha, cov, t0=a, pairs=pairs)
+            a_t = mom.amplitude
+            fluct[:, idx], pair[:, idx] = mom.fluctuation[:, :k], mom.pair[:, :k]
+            cov = mom.basis @ mom.final @ mom.basis.conj().T
+        else:
+            a_t, c_t = _segment_ode(problem, ev, alpha, cov, a)
+            fluct[:, idx] = np.real(np.einsum("tii->it", c_t[:k]))
+            for p, (i, j) in enumerate(pairs):
+                pair[p, idx] = c_t[:k, i, j]
+            cov = c_t[-1]
+        amp[:, idx] = a_t[:, :k]
+        alpha = a_t[:, -1]
+    return Moments(amp, fluct, pair, np.eye(n, dtype=complex), cov)
 
 
 @dataclass(frozen=True, eq=False)
@@ -235,7 +348,8 @@ def twin_bounds(problem: CompiledModel, stop: float, alpha0: NDArray[np.complex1
     grid = np.linspace(t0, max(stop, t0), TWIN_POINTS) if stop > t0 else np.full(1, t0)
     moments = propagate(twin, grid, alpha0, cov0, t0=t0)
     alone = np.zeros(len(problem.modes))
-    start = np.zeros(len(problem.modes)) if cov0 is None else np.real(np.diagonal(cov0))
+    c0 = np.zeros(len(problem.modes)) if cov0 is None else np.asarray(cov0)
+    start = np.real(c0 if c0.ndim == 1 else np.diagonal(c0))
     for d in problem.dissipators:
         occ = d.alone_occupation(float(start[d.mode]), grid - t0)
         if occ is not None:
