@@ -208,3 +208,20 @@ def test_the_displaced_frame_refuses_envelopes_by_name() -> None:
                        match=r"drives\[0\] \(RotatingDrive\) with a window envelope"):
         qb.solve(model, [0.0, 1.0], method="displaced")
     assert qb.choose_method(model, stop=1.0) == "fock"
+
+
+def test_displaced_frame_runs_sharp_switches_in_segments() -> None:
+    """Charge, switch the drive off, disconnect the battery: displaced vs Fock."""
+    m = qb.catalytic_model(0.2, 0.2, 0.06, 0.05)
+    model = dataclasses.replace(
+        m, drives=(dataclasses.replace(m.drives[0], envelope=Window(0.0, 6.0)),),
+        couplings=(m.couplings[0], dataclasses.replace(m.couplings[1],
+                                                       envelope=Window(0.0, 9.0))))
+    t = np.linspace(0.0, 12.0, 25)
+    opts = qb.SolverOptions(rtol=1e-10, atol=1e-12)
+    d = qb.solve(model, t, method="displaced", options=opts)
+    f = qb.solve(model, t, method="fock", options=opts)
+    assert d.stats["segments"] == 3
+    np.testing.assert_allclose(d.energy, f.energy, atol=2e-6)
+    np.testing.assert_allclose(d.ergotropy, f.ergotropy, atol=2e-6)
+    assert np.ptp(d.energy[2, t >= 9.0]) < 1e-9  # the disconnected battery keeps its energy

@@ -74,6 +74,11 @@ class Envelope:
         """max |f(t)|."""
         return 1.0
 
+    @property
+    def piecewise_constant(self) -> bool:
+        """Whether f is constant between its breakpoints (a sharp switch)."""
+        return False
+
     def as_dict(self) -> dict[str, Any]:
         """The model-file inline table."""
         out: dict[str, Any] = {"kind": self.kind}
@@ -122,6 +127,10 @@ class Window(Envelope):
     def breakpoints(self) -> tuple[float, ...]:
         return tuple(sorted({self.start, self.start + self.rise, self.stop - self.rise,
                              self.stop}))
+
+    @property
+    def piecewise_constant(self) -> bool:
+        return self.rise == 0.0
 
     def constant_between(self, a: float, b: float) -> float | None:
         if b <= self.start or a >= self.stop:

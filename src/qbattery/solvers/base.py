@@ -16,6 +16,7 @@ The :class:`RunContext` carries what is shared by the engines of one solve
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,7 +30,7 @@ from ..terms import CompiledModel
 from ..terms.linear import TwinBounds, twin_bounds
 
 __all__ = ["DensityState", "EngineOutput", "Extra", "GaussianState", "Progress", "RunContext",
-           "SolverSpec", "State"]
+           "SolverSpec", "State", "run_in_segments"]
 
 #: Extra solver data: name -> (dimension names, array).
 Extra = dict[str, tuple[tuple[str, ...], NDArray[Any]]]
@@ -197,3 +198,62 @@ class SolverSpec:
     priority: int
     description: str
     cost: Callable[[CompiledModel, float, SolverOptions, RunContext], float] | None = None
+
+
+#: Statistics that are the largest over segments (the others add up; text: the last).
+_LARGEST = ("hilbert_dimension", "subspace_dimension", "shrink_dropped")
+
+EngineRun = Callable[[CompiledModel, NDArray[np.float64], "State | None", SolverOptions,
+                      RunContext], EngineOutput]
+
+
+def run_in_segments(problem: CompiledModel, times: NDArray[np.float64], state: State | None,
+                    options: SolverOptions, context: RunContext, run: EngineRun
+                    ) -> EngineOutput:
+    """Run an engine of constant models on each segment between the envelopes'
+    breakpoints, every envelope replaced by its constant value there
+    (:meth:`CompiledModel.frozen`), each segment continuing from the last one's
+    final state; the outputs are joined. For piecewise-constant envelopes (sharp
+    switches): the caller has checked that every segment freezes."""
+    t0, stop = context.start, float(times[-1])
+    edges = [t0, *problem.breakpoints(t0, stop), stop]
+    parts: list[tuple[int, EngineOutput]] = []
+    for a, b in itertools.pairwise(edges):
+        frozen = problem.frozen(a, b)
+        if frozen is None:
+            raise ValueError(f"an envelope varies on [{a:g}, {b:g}]")
+        pick = (times >= a) if a == t0 else (times > a)
+        idx = np.flatnonzero(pick & (times <= b))
+        ev = times[idx] if idx.size and times[idx[-1]] == b else np.append(times[idx], b)
+        out = run(frozen, ev, state, options, RunContext(frozen, state, context.progress))
+        parts.append((idx.size, out))
+        state = out.final_state
+    return _join(parts)
+
+
+def _join(parts: list[tuple[int, EngineOutput]]) -> EngineOutput:
+    """One output from segments' outputs (the first ``k`` times of each)."""
+    def cat(name: str) -> Any:
+        return np.concatenate([getattr(o, name)[..., :k] for k, o in parts], axis=-1)
+
+    extra: Extra = {}
+    for key, (dims, _) in parts[-1][1].extra.items():
+        arrays = [(k, o.extra[key][1]) for k, o in parts if key in o.extra]
+        if "time" in dims:
+            axis = dims.index("time")
+            extra[key] = (dims, np.concatenate([np.take(a, range(k), axis=axis)
+                                                for k, a in arrays], axis=axis))
+        else:
+            extra[key] = (dims, np.max([a for _, a in arrays], axis=0))
+    stats: dict[str, Any] = {"segments": len(parts)}
+    for _, o in parts:
+        for key, value in o.stats.items():
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                stats[key] = value
+            elif key in _LARGEST:
+                stats[key] = max(stats.get(key, value), value)
+            else:
+                stats[key] = stats.get(key, 0) + value
+    last = parts[-1][1]
+    return EngineOutput(cat("occupation"), cat("amplitude"), cat("pair_coherence"),
+                        cat("ergotropy"), last.final_state, extra, stats)

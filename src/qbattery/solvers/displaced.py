@@ -59,7 +59,15 @@ from ..hilbert.states import initial_state, resize
 from ..hilbert.truncation import SAFETY
 from ..options import SolverOptions
 from ..terms import CompiledModel
-from .base import DensityState, EngineOutput, Extra, RunContext, SolverSpec, State
+from .base import (
+    DensityState,
+    EngineOutput,
+    Extra,
+    RunContext,
+    SolverSpec,
+    State,
+    run_in_segments,
+)
 from .displaced_frame import DisplacedEquations, max_step
 from .fock import start_state
 
@@ -77,11 +85,12 @@ def _supports(problem: CompiledModel) -> str | None:
     lacking = problem.lacking("displaced")
     if lacking:
         return "the displaced frame does not know " + ", ".join(lacking)
-    modulated = [f"{t.describe()} with a {t.envelope.describe()}" for t in problem.modulated()
-                 if t.envelope is not None]
-    if modulated:
-        return ("the displaced frame does not take time-dependent envelopes yet (use "
-                "method 'fock' or 'gaussian'): " + ", ".join(modulated))
+    smooth = [f"{t.describe()} with a {t.envelope.describe()}" for t in problem.modulated()
+              if t.envelope is not None and not t.envelope.piecewise_constant]
+    if smooth:
+        return ("the displaced frame takes sharp switches (window envelopes with rise = 0), "
+                "not envelopes that vary (use method 'fock' or 'gaussian'): "
+                + ", ".join(smooth))
     return None
 
 
@@ -179,6 +188,8 @@ def _start(problem: CompiledModel, state: State | None, space: FockSpace,
 
 def _run(problem: CompiledModel, times: NDArray[np.float64], state: State | None,
          options: SolverOptions, context: RunContext) -> EngineOutput:
+    if problem.modulated():  # sharp switches: constant segments, each continuing the last
+        return run_in_segments(problem, times, state, options, context, _run)
     model = problem
     cutoffs, auto = _start_cutoffs(problem, float(times[-1]), options, context)
     n_modes, n_t = len(model.modes), times.size
