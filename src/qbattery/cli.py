@@ -1,20 +1,31 @@
 """Command-line interface: ``qbattery simulate | modes | reproduce | methods | ...``.
 
 Commands are registered with :func:`command`; modules that add commands (for
-example the sweep tools) register theirs in :data:`COMMAND_MODULES`. Every
-error that bad input causes is printed as one line on stderr with exit status
-2; no traceback.
+example the sweep tools) register theirs in :data:`COMMAND_MODULES`.
+
+Every failure ends in one line on stderr, ``qbattery: error: ...``, never a
+traceback: exit status 2 for bad input (naming the field, argument or path), 1
+for the environment (disk full, permissions, read-only files, memory) and for
+unexpected errors, 130 when interrupted. ``--debug`` (anywhere on the command
+line) lets the exception and its traceback through instead, for bug reports.
+Warnings are printed as one line each (``qbattery: warning: ...``) after a
+successful run.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
+import warnings
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
-from .errors import QBatteryError
+from .errors import ModelError, QBatteryError
+from .io import check_output, figure_writer, netcdf_writer, write_all
+
+#: Exit statuses: bad input, the environment (or an unexpected error), interrupted.
+BAD_INPUT, ENVIRONMENT, INTERRUPTED = 2, 1, 130
 
 #: name -> (help, configure(parser), run(args) -> exit status)
 Runner = Callable[[argparse.Namespace], int]
@@ -48,6 +59,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="qbattery", description="Simulate and design the charging of "
                      "quantum batteries (Rodríguez et al., 2022).")
     parser.add_argument("--version", action="version", version=f"qbattery {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error "
+                        "(for bug reports); accepted anywhere on the command line")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for name, (help_, configure, _) in COMMANDS.items():
         configure(sub.add_parser(name, help=help_, description=help_))
@@ -64,32 +77,26 @@ def _configure_simulate(p: argparse.ArgumentParser) -> None:
 
 @command("simulate", "solve a model file and write the result as NetCDF", _configure_simulate)
 def _simulate(args: argparse.Namespace) -> int:
-    from dataclasses import replace
+    from .config import load_toml, with_method
+    from .plotting import result_figure
 
-    from .config import load_toml
-    from .plotting import plot_result
-
+    out = check_output("--out", args.out)
+    plot = None if args.plot is None else check_output("--plot", args.plot, image=True)
+    if plot is not None and plot.resolve() == out.resolve():
+        raise ModelError("--plot", f"{str(plot)!r} is the --out file")
     sim = load_toml(args.model)
-    if args.method:
-        sim = replace(sim, solver=replace(sim.solver, method=args.method))
+    if args.method is not None:
+        sim = with_method(sim, args.method, flag="--method")
     result = sim.run()
-    out = Path(args.out)
-    _check_parent("--out", out)
-    result.to_netcdf(out)
+    ds = result.to_xarray()
+    outputs = [(out, "--out", netcdf_writer(ds))]
     msg = f"{out}: method {result.method}, {result.stats['solve_seconds']:.3g} s solve"
-    if args.plot:
-        _check_parent("--plot", Path(args.plot))
-        plot_result(result.to_xarray(), args.plot)
-        msg += f"; plot {args.plot}"
+    if plot is not None:
+        outputs.append((plot, "--plot", figure_writer(result_figure(ds), plot)))
+        msg += f"; plot {plot}"
+    write_all(outputs)
     print(msg)
     return 0
-
-
-def _check_parent(flag: str, path: Path) -> None:
-    from .errors import ModelError
-
-    if not path.parent.exists():
-        raise ModelError(flag, f"folder {str(path.parent)!r} does not exist")
 
 
 # -- modes --------------------------------------------------------------------------------------
@@ -142,20 +149,69 @@ def _methods(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``qbattery`` script."""
+    """Entry point of the ``qbattery`` script: run a command, return its exit status."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args_list
+    if debug:
+        args_list = [a for a in args_list if a != "--debug"]
+        return _run(args_list, debug=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        try:
+            status = _run(args_list, debug=False)
+        except SystemExit as exit_:  # argparse (usage errors, --help, --version)
+            return exit_.code if isinstance(exit_.code, int) else BAD_INPUT
+        except BaseException as err:  # the boundary: one line, never a traceback
+            status, message = _classify(err)
+            sys.stderr.write(f"qbattery: {message}\n")
+            return status
+    seen = set()
+    for w in caught:
+        line = _one_line(f"{w.category.__name__}: {w.message}")
+        if line not in seen:
+            seen.add(line)
+            sys.stderr.write(f"qbattery: warning: {line}\n")
+    return status
+
+
+def _run(argv: list[str], *, debug: bool) -> int:
     for module in COMMAND_MODULES:
         importlib.import_module(module)
-    parser = _parser()
-    args = parser.parse_args(argv)
+    args = _parser().parse_args(argv)
+    _ignore_file_size_signal()
     _, _, run = COMMANDS[args.command]
-    try:
-        return run(args)
-    except QBatteryError as err:
-        sys.stderr.write(f"qbattery: error: {err}\n")
-        return 2
-    except KeyboardInterrupt:
-        sys.stderr.write("qbattery: interrupted\n")
-        return 130
+    return run(args)
+
+
+def _ignore_file_size_signal() -> None:
+    """A file-size limit (ulimit -f) then fails the write (EFBIG, reported in one line,
+    the temporary file removed) instead of killing the process with SIGXFSZ."""
+    if hasattr(signal, "SIGXFSZ"):
+        try:
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        except ValueError:  # not the main thread
+            pass
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split()) or "(no message)"
+
+
+def _classify(err: BaseException) -> tuple[int, str]:
+    """Exit status and one-line message of an exception that ended a command."""
+    if isinstance(err, KeyboardInterrupt):
+        return INTERRUPTED, "interrupted"
+    if isinstance(err, QBatteryError):
+        status = getattr(err, "exit_status", BAD_INPUT)
+        return status, f"error: {_one_line(str(err))}"
+    if isinstance(err, MemoryError):
+        return ENVIRONMENT, ("error: out of memory (reduce [time] points, the cutoffs or the "
+                             "sweep size)")
+    if isinstance(err, OSError):
+        where = f"{err.filename}: " if err.filename else ""
+        return ENVIRONMENT, f"error: {_one_line(where + (err.strerror or str(err)))}"
+    return ENVIRONMENT, (f"error: unexpected {type(err).__name__}: {_one_line(str(err))} "
+                         "(a bug: run again with --debug and report the traceback)")
 
 
 if __name__ == "__main__":  # pragma: no cover

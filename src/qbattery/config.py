@@ -33,24 +33,51 @@ in units of 1/omega) and the solver options (``[solver]``)::
 
 from __future__ import annotations
 
+import math
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from .errors import ModelError
-from .model import Bath, Coupling, Drive, Mode, Model, field_prefix
+from .errors import ModelError, QBatteryError
+from .model import MAX_OCCUPATION, Bath, Coupling, Drive, Mode, Model, field_prefix
 from .options import SolverOptions, TimeGrid
+
+#: Largest (fastest rate in the rotating frame) x stop: the exact Gaussian propagators
+#: keep phases to ~1e-6 rad below it.
+MAX_PHASE = 1e10
+#: The same for the density-matrix engines, whose steps are bounded by the fastest rate
+#: (1e5 rad is ~16000 periods of the fastest motion; the paper's runs need < 500).
+MAX_PHASE_DENSITY = 1e5
+#: Largest number of values of one result variable (modes x output times): 0.4 GB.
+MAX_RESULT_VALUES = 50_000_000
 
 
 @dataclass(frozen=True)
 class Simulation:
-    """What a model file describes: a model, its output times and solver options."""
+    """What a model file describes: a model, its output times and solver options.
+
+    Checked when built: the types, and that a cutoff table names modes of the model.
+    :func:`check_scales` (called where a model file is read) checks the sizes.
+    """
 
     model: Model
     time: TimeGrid
     solver: SolverOptions = field(default_factory=SolverOptions)
+
+    def __post_init__(self) -> None:
+        for name, cls in (("model", Model), ("time", TimeGrid), ("solver", SolverOptions)):
+            if not isinstance(getattr(self, name), cls):
+                raise ModelError(name, f"expected a {cls.__name__}, got "
+                                 f"{type(getattr(self, name)).__name__}")
+        cutoff = self.solver.cutoff
+        if isinstance(cutoff, Mapping):
+            names = self.model.names
+            for key in cutoff:
+                if key not in names:
+                    raise ModelError(f"solver.cutoff.{key}", f"unknown mode {key!r}; modes "
+                                     f"are {', '.join(names)}")
 
     def run(self) -> Any:
         """Solve the model on the time grid; returns a :class:`qbattery.Result`."""
@@ -107,13 +134,88 @@ def simulation_from_dict(data: Mapping[str, Any]) -> Simulation:
     if solver.method not in known:
         raise ModelError("solver.method", f"unknown method {solver.method!r}; "
                          f"known: {', '.join(known)}")
-    return Simulation(model, time, solver)
+    sim = Simulation(model, time, solver)
+    check_scales(sim)
+    return sim
+
+
+def with_method(sim: Simulation, method: str, *, flag: str = "solver.method") -> Simulation:
+    """``sim`` solved with another method (e.g. ``--method``), checked as a model file is."""
+    from .solvers import method_names
+
+    known = ("auto", *method_names())
+    if not isinstance(method, str) or method not in known:
+        raise ModelError(flag, f"unknown method {method!r}; known: {', '.join(known)}")
+    new = replace(sim, solver=replace(sim.solver, method=method))
+    check_scales(new)
+    return new
+
+
+def _fastest_rate(model: Model, *, damping: bool) -> tuple[float, str]:
+    """The fastest rate of the model in the frame of ``model.frame_frequency``, and what it is."""
+    wr = model.frame_frequency
+    rates = [(abs(m.frequency - wr), f"detuning of mode {m.name!r}") for m in model.modes]
+    rates += [(abs(d.frequency - wr), f"detuning of drives[{i}]")
+              for i, d in enumerate(model.drives)]
+    rates += [(abs(c.strength), f"couplings[{i}].strength") for i, c in enumerate(model.couplings)]
+    if damping:
+        for i, b in enumerate(model.baths):
+            n = b.occupation_at(model.modes[model.index(b.mode)].frequency)
+            rates.append((b.rate * (2 * n + 1) / 2, f"baths[{i}] rate x (2N + 1) / 2"))
+    return max(rates, key=lambda r: r[0])
+
+
+def check_scales(sim: Simulation, *, method: str | None = None) -> None:
+    """Refuse a run whose numbers would overflow, lose their precision or never finish.
+
+    Checked (``t`` the stop time):
+
+    * the coherent amplitude bound |alpha(0)| + sum |F| t <= MAX_OCCUPATION (it holds for
+      every oscillator network: the drift does not expand, the drives add at most sum |F|
+      per unit time), so coherent occupations stay below 1e12;
+    * (fastest rate) x t <= MAX_PHASE, or MAX_PHASE_DENSITY for the density-matrix
+      engines (fock, displaced), whose step count grows with it;
+    * modes x output times <= MAX_RESULT_VALUES.
+
+    Raises:
+        ModelError: naming the field that sets the limit.
+    """
+    model, stop = sim.model, sim.time.stop
+    amp0 = math.sqrt(sum(abs(m.initial_amplitude) ** 2 for m in model.modes))
+    drive = sum(abs(d.amplitude) for d in model.drives)
+    bound = MAX_OCCUPATION
+    if amp0 + drive * stop > bound:
+        raise ModelError("drives", f"the drives can build an amplitude up to |alpha(0)| + "
+                         f"sum|F| t = {amp0 + drive * stop:.3g} by t = {stop:g}; at most "
+                         f"{bound:g} (reduce the amplitudes or [time] stop)")
+    values = len(model.modes) * sim.time.points
+    if values > MAX_RESULT_VALUES:
+        raise ModelError("time.points", f"{len(model.modes)} modes x {sim.time.points} times "
+                         f"= {values} values per result variable (~{values * 8 / 1e9:.3g} GB); "
+                         f"at most {MAX_RESULT_VALUES}")
+    density = _engine(sim, method) in ("fock", "displaced")
+    rate, what = _fastest_rate(model, damping=density)
+    limit = MAX_PHASE_DENSITY if density else MAX_PHASE
+    if rate * stop > limit:
+        engine = "a density-matrix engine" if density else "the Gaussian engine"
+        raise ModelError("time.stop", f"{what} = {rate:.3g} times stop {stop:g} is "
+                         f"{rate * stop:.3g} rad; {engine} allows at most {limit:g} "
+                         "(shorten [time] stop or reduce the rate)")
+
+
+def _engine(sim: Simulation, method: str | None) -> str:
+    from .solvers import choose_method
+
+    try:
+        return choose_method(sim.model, method or sim.solver.method)
+    except QBatteryError:  # the solve names the method problem itself
+        return "auto"
 
 
 def loads_toml(text: str) -> Simulation:
-    """Parse a model file's text."""
+    """Parse a model file's text (a UTF-8 byte-order mark before it is ignored)."""
     try:
-        data = tomllib.loads(text)
+        data = tomllib.loads(text.removeprefix("\ufeff"))
     except tomllib.TOMLDecodeError as err:
         raise ModelError("toml", f"malformed TOML: {err}") from None
     return simulation_from_dict(data)
@@ -123,7 +225,7 @@ def load_toml(path: str | Path) -> Simulation:
     """Read and validate a model file."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        text = p.read_text(encoding="utf-8-sig")
     except OSError as err:
         raise ModelError("file", f"cannot read {str(p)!r}: {err.strerror or err}") from None
     except UnicodeDecodeError:

@@ -18,18 +18,31 @@ from .model import real_number
 
 ON_TRUNCATION = ("error", "warn")
 
+#: Largest stop time (units of 1/omega): 1.6e8 bare periods.
+MAX_STOP = 1e9
+#: Largest number of output times (8 MB per mode and per result variable).
+MAX_TIME_POINTS = 1_000_000
+
 
 @dataclass(frozen=True)
 class TimeGrid:
-    """Output times ``linspace(0, stop, points)`` in units of 1/omega."""
+    """Output times ``linspace(0, stop, points)`` in units of 1/omega.
+
+    Checked: 0 < stop <= MAX_STOP, 1 <= points <= MAX_TIME_POINTS (an integer).
+    """
 
     stop: float
     points: int = 401
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "stop", real_number("stop", self.stop, positive=True))
+        object.__setattr__(self, "stop", real_number("stop", self.stop, positive=True,
+                                                     magnitude=MAX_STOP))
         if isinstance(self.points, bool) or not isinstance(self.points, int) or self.points < 1:
             raise ModelError("points", f"expected an integer >= 1, got {self.points!r}")
+        if self.points > MAX_TIME_POINTS:
+            raise ModelError("points", f"{self.points} output times is too many (about "
+                             f"{self.points * 8 / 1e9:.3g} GB per mode and per result "
+                             f"variable); at most {MAX_TIME_POINTS}")
 
     @property
     def times(self) -> np.ndarray:
@@ -82,13 +95,17 @@ class SolverOptions:
         cutoff = self.cutoff
         if isinstance(cutoff, Mapping):
             for key, value in cutoff.items():
-                _check_levels(f"cutoff.{key}", value)
+                _check_levels(f"cutoff.{key}", value, self.max_cutoff)
             object.__setattr__(self, "cutoff", dict(cutoff))
         elif cutoff != "auto":
-            _check_levels("cutoff", cutoff)
+            _check_levels("cutoff", cutoff, self.max_cutoff)
 
 
-def _check_levels(name: str, value: Any) -> None:
+def _check_levels(name: str, value: Any, max_cutoff: int) -> None:
+    """A fixed cutoff: an integer number of levels in [2, max_cutoff]."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 2:
         raise ModelError(name, f"expected \"auto\" or an integer number of levels >= 2, "
                          f"got {value!r}")
+    if value > max_cutoff:
+        raise ModelError(name, f"{value} levels is above max_cutoff = {max_cutoff}; raise "
+                         "max_cutoff to allow it")

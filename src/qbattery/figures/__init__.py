@@ -18,6 +18,7 @@ import xarray as xr
 from matplotlib.figure import Figure
 
 from ..errors import ModelError
+from ..io import check_folder, check_output, figure_writer, netcdf_writer, write_all
 from ..model import Model
 from ..options import SolverOptions
 from ..solvers import solve
@@ -70,7 +71,8 @@ def reproduce(names: list[str] | tuple[str, ...] | None = None, *,
 
     Args:
         names: figure names (default: every registered figure).
-        out: output folder (created if missing).
+        out: output folder (created if missing; checked writable before any work). Each
+            figure's two files are written atomically, together, once both are drawn.
         progress: called with a line of text after each figure.
 
     Returns:
@@ -81,24 +83,20 @@ def reproduce(names: list[str] | tuple[str, ...] | None = None, *,
     if unknown:
         raise ModelError("figure", f"unknown figure {unknown[0]!r}; known: "
                          + ", ".join(FIGURES))
-    folder = Path(out)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise ModelError("out", f"cannot create {str(folder)!r}: {err.strerror or err}") from None
+    folder = check_folder("--out", out, create=True)
     written = []
     for name in chosen:
         spec = FIGURES[name]
         start = time.perf_counter()
+        png, nc = (check_output("--out", folder / f"{name}.{ext}") for ext in ("png", "nc"))
         ds = spec.compute()
         ds.attrs.setdefault("figure", name)
         ds.attrs.setdefault("title", spec.title)
-        nc = folder / f"{name}.nc"
-        ds.to_netcdf(nc, engine="scipy")
         fig = Figure(figsize=(6.4, 4.4), layout="constrained")
         spec.draw(ds, fig)
-        png = folder / f"{name}.png"
-        fig.savefig(png, dpi=120)
+        # NaN marks values a figure does not have (e.g. no closed form); inf is refused
+        write_all([(nc, "--out", netcdf_writer(ds, allow_nan=set(map(str, ds.data_vars)))),
+                   (png, "--out", figure_writer(fig, png))])
         written += [png, nc]
         if progress is not None:
             progress(f"{name}: {png} ({time.perf_counter() - start:.2f} s)")

@@ -14,13 +14,13 @@ time of that maximum.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import numpy as np
 from numpy.typing import NDArray
 
-from ..config import Simulation
+from ..config import Simulation, check_scales
 from ..errors import ModelError, QBatteryError
 from ..model import Model
 from ..solvers import check_times, choose_method, solve
@@ -30,6 +30,11 @@ from .paths import Axis, PointBuilder, check_axes, with_values
 TILE_VALUES = 500_000
 #: Largest number of points in one tile of a batched sweep.
 TILE_POINTS = 256
+#: Largest number of points of one sweep (one store): beyond it, split the sweep.
+MAX_POINTS = 1_000_000
+#: Largest number of tiles (each is a chunk file per variable in the store, and a
+#: ``done`` chunk written when the store is created: ~1 ms each).
+MAX_TILES = 50_000
 #: Result variables with a time axis, and their maxima over the window.
 TIME_VARIABLES = ("energy", "ergotropy")
 MAX_VARIABLES = ("max_energy", "time_of_max_energy", "max_ergotropy", "time_of_max_ergotropy")
@@ -67,12 +72,39 @@ class SweepPlan:
             raise ModelError("--vary", "give at least one --vary PATH=START:STOP:COUNT")
         object.__setattr__(self, "axes", tuple(self.axes))
         check_axes(self.axes)
+        if self.size > MAX_POINTS:
+            raise ModelError("--vary", f"the sweep has {' x '.join(map(str, self.shape))} = "
+                             f"{self.size} points; at most {MAX_POINTS} per store (split it "
+                             "into several sweeps)")
         if self.at is not None:
             try:
                 at = check_times(np.sort(np.asarray(self.at, dtype=float)))
             except ModelError as err:
                 raise err.renamed("--at") from None
+            stop = self.simulation.time.stop
+            if at[-1] > stop:
+                raise ModelError("--at", f"time {at[-1]:g} is beyond the model's [time] stop "
+                                 f"{stop:g} (the maxima cover 0 <= t <= {stop:g}); raise stop "
+                                 "to store later times")
             object.__setattr__(self, "at", tuple(float(x) for x in at))
+        self._check_corners()
+        if self.n_tiles > MAX_TILES:
+            raise ModelError("--vary", f"the sweep needs {self.n_tiles} tiles of "
+                             f"{int(np.prod(self.tile))} points (method {self.method}); at most "
+                             f"{MAX_TILES}: split the sweep, or store fewer times with --at")
+
+    def _check_corners(self) -> None:
+        """:func:`~qbattery.config.check_scales` at every corner of the grid (the scales
+        it bounds are largest at extreme values of the varied fields)."""
+        ends = [sorted({min(a.values), max(a.values)}) for a in self.axes]
+        corners = itertools.product(*ends) if len(ends) <= 10 else zip(*ends, strict=False)
+        for values in corners:
+            model = self.model_at(tuple(values))
+            try:
+                check_scales(replace(self.simulation, model=model), method=self.method)
+            except ModelError as err:
+                raise ModelError("--vary", f"at {_describe(self, tuple(values))}: {err}") \
+                    from None
 
     # -- grid -------------------------------------------------------------------------------
     @property
