@@ -215,4 +215,8 @@ def _classify(err: BaseException) -> tuple[int, str]:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())
+    # `python -m qbattery.cli`: run the imported module's main, whose command registry is
+    # the one the command modules (qbattery.sweeps.cli) register into
+    from qbattery.cli import main as _main
+
+    raise SystemExit(_main())

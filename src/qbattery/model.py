@@ -78,8 +78,7 @@ def real_number(name: str, value: Any, *, minimum: float | None = None,
     if minimum is not None and number < minimum:
         raise ModelError(name, f"must be >= {minimum:g}, got {value!r}")
     if magnitude is not None and abs(number) > magnitude:
-        raise ModelError(name, f"must be at most {magnitude:g} in magnitude (units of "
-                         f"omega), got {value!r}")
+        raise ModelError(name, f"must be at most {magnitude:g} in magnitude, got {value!r}")
     return number
 
 

@@ -22,6 +22,7 @@ from numpy.typing import NDArray
 
 from ..config import Simulation, check_scales
 from ..errors import ModelError, QBatteryError
+from ..io import NonFiniteError
 from ..model import Model
 from ..solvers import check_times, choose_method, solve
 from .paths import Axis, PointBuilder, check_axes, with_values
@@ -213,6 +214,17 @@ def _solve_points(plan: SweepPlan, models: list[Model], values: list[tuple[float
     return energy, ergotropy
 
 
+def _check_finite(plan: SweepPlan, values: list[tuple[float, ...]],
+                  energy: NDArray[np.float64], ergotropy: NDArray[np.float64]) -> None:
+    """Refuse a tile with a non-finite result: nothing non-finite enters the store."""
+    for name, data in (("energy", energy), ("ergotropy", ergotropy)):
+        bad = ~np.isfinite(data).reshape(len(values), -1).all(axis=1)
+        if bad.any():
+            point = values[int(np.argmax(bad))]
+            raise NonFiniteError(f"sweep point {_describe(plan, point)}: the {name} is not "
+                                 "finite (the input overflows); nothing was stored for it")
+
+
 def compute_tile(plan: SweepPlan, i: int) -> dict[str, NDArray[np.float64]]:
     """Results of tile ``i``: each variable shaped (tile..., mode[, time])."""
     values = plan.points(i)
@@ -224,6 +236,7 @@ def compute_tile(plan: SweepPlan, i: int) -> dict[str, NDArray[np.float64]]:
         except QBatteryError as err:
             raise QBatteryError(f"sweep point {_describe(plan, v)}: {err}") from None
     energy, ergotropy = _solve_points(plan, models, values)
+    _check_finite(plan, values, energy, ergotropy)
     shape = (*(s.stop - s.start for s in plan.tile_slices(i)), len(plan.model.modes))
     window = plan.simulation.time.times
     out: dict[str, NDArray[np.float64]] = {}

@@ -334,7 +334,8 @@ def open_sweep(path: str | Path) -> xr.Dataset:
     if not str(path).strip():
         raise ModelError("store", "empty path")
     if not p.is_dir():
-        raise ModelError("store", f"{str(p)!r} is not a sweep store (no such folder)")
+        why = "not a folder" if p.exists() else "no such folder"
+        raise ModelError("store", f"{str(p)!r} is not a sweep store ({why})")
     try:
         ds = xr.open_zarr(str(p), zarr_format=2, consolidated=True)
     except Exception as err:  # zarr's own errors have no common base class
