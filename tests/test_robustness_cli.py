@@ -191,6 +191,35 @@ def test_write_failing_part_way_keeps_the_old_file(good: tuple[Path, Path], limi
         assert np.isfinite(ds["energy"].values).all()
 
 
+@contextlib.contextmanager
+def small_disk(folder: Path, size: str) -> Iterator[Path]:
+    """A tmpfs of ``size`` mounted on ``folder`` (a disk that can fill); skip where
+    mounting is not allowed."""
+    folder.mkdir()
+    mount = shutil.which("mount")
+    if mount is None or subprocess.run([mount, "-t", "tmpfs", "-o", f"size={size}", "tmpfs",
+                                        str(folder)], capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+def test_disk_full_keeps_the_old_file(good: tuple[Path, Path], tmp_path: Path) -> None:
+    model, out = good
+    with small_disk(tmp_path / "disk", "1m") as disk:
+        target = disk / "r.nc"
+        shutil.copy(out, target)
+        room = shutil.disk_usage(disk).free - out.stat().st_size // 2  # half a file fits
+        (disk / "filler").write_bytes(b"\0" * room)
+        before = listing(disk)
+        status, _, err = run(["simulate", str(model), "--out", str(target), "--plot",
+                              str(disk / "r.png")])
+        assert_error(status, err, 1, "No space left on device", "nothing was written")
+        assert listing(disk) == before
+
+
 def test_write_failing_part_way_leaves_no_new_file(tmp_path: Path) -> None:
     model = model_file(tmp_path)
     before = listing(tmp_path)
@@ -360,6 +389,13 @@ def test_write_netcdf_refuses_nan_but_allows_it_where_told(tmp_path: Path) -> No
      "catalytic_qubit.toml", "modes[1].frequency: must be at most"),
     ('kind = "qubit"\nfrequency = 1.0=>kind = "qubit"\nfrequency = 9e5',
      "catalytic_qubit.toml", "a density-matrix engine allows at most 100000"),
+    ("occupation = 0.0=>occupation = 1e4", "catalytic_qubit.toml",  # gamma N t = 5000
+     f"baths[0].occupation: thermal occupations up to 5e+03 need "
+     f"~{np.log(1e6) / np.log1p(1 / 5000):.3g} Fock levels"),
+    ("occupation = 0.0=>temperature = 1e6", "catalytic_qubit.toml",
+     "baths[0].temperature: thermal occupations up to"),
+    ('on_truncation = "error"=>max_cutoff = 2147483648\n', "catalytic_qubit.toml",
+     "solver.max_cutoff: expected an integer in [2, 10000]"),
 ])
 def test_sizes_and_hangs_are_refused_up_front(tmp_path: Path, old_new: str, base: str,
                                               fragment: str) -> None:
@@ -369,6 +405,20 @@ def test_sizes_and_hangs_are_refused_up_front(tmp_path: Path, old_new: str, base
     assert_error(proc.returncode, proc.stderr, 2, fragment)
     assert time.perf_counter() - start < 30
     assert not (tmp_path / "r.nc").exists()
+
+
+def test_density_matrix_larger_than_memory_is_refused(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import qbattery.config as config
+
+    model = model_file(tmp_path, "catalytic_qubit.toml",
+                       edit="occupation = 0.0=>occupation = 200.0",
+                       cut='on_truncation = "error"=>max_cutoff = 5000\n')
+    monkeypatch.setattr(config, "_available_memory", lambda: 1e8)
+    levels = np.log(1e6) / np.log1p(1 / 100.0)  # gamma N t = 100 quanta at most
+    assert_error(*run(["simulate", str(model), "--out", str(tmp_path / "r.nc")])[::2], 2,
+                 f"density matrix of dimension >= {2 * levels:.3g}",
+                 f"({16 * (2 * levels) ** 2 / 1e9:.3g} GB); 0.1 GB of memory")
 
 
 @pytest.mark.parametrize(("vary", "fragment"), [

@@ -34,6 +34,7 @@ in units of 1/omega) and the solver options (``[solver]``)::
 from __future__ import annotations
 
 import math
+import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -175,7 +176,9 @@ def check_scales(sim: Simulation, *, method: str | None = None) -> None:
       per unit time), so coherent occupations stay below 1e12;
     * (fastest rate) x t <= MAX_PHASE, or MAX_PHASE_DENSITY for the density-matrix
       engines (fock, displaced), whose step count grows with it;
-    * modes x output times <= MAX_RESULT_VALUES.
+    * modes x output times <= MAX_RESULT_VALUES;
+    * density-matrix engines with ``cutoff = "auto"``: the Fock levels the thermal
+      fluctuations need (see :func:`_check_thermal_levels`) fit within ``max_cutoff``.
 
     Raises:
         ModelError: naming the field that sets the limit.
@@ -194,6 +197,8 @@ def check_scales(sim: Simulation, *, method: str | None = None) -> None:
                          f"= {values} values per result variable (~{values * 8 / 1e9:.3g} GB); "
                          f"at most {MAX_RESULT_VALUES}")
     density = _engine(sim, method) in ("fock", "displaced")
+    if density:
+        _check_thermal_levels(sim)
     rate, what = _fastest_rate(model, damping=density)
     limit = MAX_PHASE_DENSITY if density else MAX_PHASE
     if rate * stop > limit:
@@ -201,6 +206,57 @@ def check_scales(sim: Simulation, *, method: str | None = None) -> None:
         raise ModelError("time.stop", f"{what} = {rate:.3g} times stop {stop:g} is "
                          f"{rate * stop:.3g} rad; {engine} allows at most {limit:g} "
                          "(shorten [time] stop or reduce the rate)")
+
+
+def _thermal_level(model: Model, stop: float) -> tuple[float, str]:
+    """An upper bound on any oscillator's thermal (fluctuation) occupation up to ``stop``,
+    and the field that sets it: the fluctuations of a passive network never exceed the
+    largest of the initial and bath occupations, nor the total noise injected,
+    sum n0 + sum gamma N t."""
+    sources = [(m.initial_occupation, f"modes[{i}].initial_occupation")
+               for i, m in enumerate(model.modes) if m.kind == "oscillator"]
+    injected = sum(n for n, _ in sources)
+    for i, b in enumerate(model.baths):
+        n = b.occupation_at(model.modes[model.index(b.mode)].frequency)
+        field = f"baths[{i}].{'occupation' if b.occupation is not None else 'temperature'}"
+        sources.append((n, field))
+        injected += b.rate * n * stop
+    if not sources:
+        return 0.0, ""
+    level, field = max(sources, key=lambda s: s[0])
+    return min(level, injected), field
+
+
+def _check_thermal_levels(sim: Simulation) -> None:
+    """A thermal state of occupation n puts (n / (n + 1))^c in the levels >= c: refuse,
+    before a density-matrix run, fluctuations whose tail cannot fall below
+    ``truncation_tol`` within ``max_cutoff`` levels (``cutoff = "auto"``)."""
+    if sim.solver.cutoff != "auto":
+        return  # a fixed cutoff's tail is checked by the engine from the first step
+    n, field = _thermal_level(sim.model, sim.time.stop)
+    if n <= 0:
+        return
+    levels = math.log(1.0 / sim.solver.truncation_tol) / math.log1p(1.0 / n)
+    if levels > sim.solver.max_cutoff:
+        raise ModelError(field, f"thermal occupations up to {n:.3g} need ~{levels:.3g} Fock "
+                         f"levels per oscillator for truncation_tol {sim.solver.truncation_tol:g}"
+                         f"; max_cutoff is {sim.solver.max_cutoff} (a density-matrix engine "
+                         "cannot hold this model)")
+    # at least that oscillator needs them, with every qubit: a lower bound on the dimension
+    dim = levels * 2 ** sum(m.kind == "qubit" for m in sim.model.modes)
+    need, have = 16 * dim**2, _available_memory()
+    if need > have:
+        raise ModelError(field, f"thermal occupations up to {n:.3g} need a density matrix of "
+                         f"dimension >= {dim:.3g} ({need / 1e9:.3g} GB); {have / 1e9:.3g} GB "
+                         "of memory is available")
+
+
+def _available_memory() -> float:
+    """Free physical memory in bytes (infinite where the system does not say)."""
+    try:
+        return float(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return math.inf
 
 
 def _engine(sim: Simulation, method: str | None) -> str:

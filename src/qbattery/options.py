@@ -20,6 +20,9 @@ ON_TRUNCATION = ("error", "warn")
 
 #: Largest stop time (units of 1/omega): 1.6e8 bare periods.
 MAX_STOP = 1e9
+#: Largest cutoff (Fock levels of one oscillator; a density matrix of one such
+#: oscillator alone holds 1e8 numbers).
+MAX_LEVELS = 10_000
 #: Largest number of output times (8 MB per mode and per result variable).
 MAX_TIME_POINTS = 1_000_000
 
@@ -90,8 +93,9 @@ class SolverOptions:
             raise ModelError("on_truncation", f"expected one of {', '.join(ON_TRUNCATION)}, "
                              f"got {self.on_truncation!r}")
         if isinstance(self.max_cutoff, bool) or not isinstance(self.max_cutoff, int) \
-                or self.max_cutoff < 2:
-            raise ModelError("max_cutoff", f"expected an integer >= 2, got {self.max_cutoff!r}")
+                or not 2 <= self.max_cutoff <= MAX_LEVELS:
+            raise ModelError("max_cutoff", f"expected an integer in [2, {MAX_LEVELS}], got "
+                             f"{self.max_cutoff!r}")
         cutoff = self.cutoff
         if isinstance(cutoff, Mapping):
             for key, value in cutoff.items():
