@@ -641,8 +641,29 @@ def test_reproduce_into_a_file_is_refused_before_computing(tmp_path: Path) -> No
                  "--out: 'file' is not a folder".replace("'file'", repr(str(blocker))))
     assert_error(*run(["reproduce", "fig3a", "--out", str(blocker / "sub")])[::2], 2,
                  "--out: cannot create")
+    (tmp_path / "fig3b.nc").mkdir()  # the second figure's output: checked before the first
+    assert_error(*run(["reproduce", "fig3a", "fig3b", "--out", str(tmp_path)])[::2], 2,
+                 "fig3b.nc' is a folder")
+    assert_error(*run(["compare", "--g", "1e308", "--out", str(tmp_path / "c")])[::2], 2,
+                 "--g: must be at most 1e+06")
     assert time.perf_counter() - start < 10
-    assert sorted(os.listdir(tmp_path)) == ["file"]
+    assert sorted(os.listdir(tmp_path)) == ["fig3b.nc", "file"]
+
+
+def test_reproduce_failure_removes_the_folder_it_created(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from qbattery import figures
+
+    spec = figures.FIGURES["fig3a"]
+
+    def fail() -> xr.Dataset:
+        raise MemoryError
+
+    monkeypatch.setitem(figures.FIGURES, "fig3a", spec.__class__(spec.name, spec.title, fail,
+                                                                spec.draw))
+    status, _, err = run(["reproduce", "fig3a", "--out", str(tmp_path / "new" / "figs")])
+    assert_error(status, err, 1, "out of memory")
+    assert sorted(os.listdir(tmp_path)) == ["new"]  # the parent stays: only "figs" was ours
 
 
 def test_file_size_limit_signal_is_ignored_only_by_the_cli(tmp_path: Path) -> None:

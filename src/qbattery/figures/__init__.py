@@ -83,12 +83,26 @@ def reproduce(names: list[str] | tuple[str, ...] | None = None, *,
     if unknown:
         raise ModelError("figure", f"unknown figure {unknown[0]!r}; known: "
                          + ", ".join(FIGURES))
+    created = not Path(out).exists()
     folder = check_folder("--out", out, create=True)
+    try:
+        return _write_figures(chosen, folder, progress)
+    except BaseException:
+        if created and not any(folder.iterdir()):  # a failed run leaves nothing behind
+            folder.rmdir()
+        raise
+
+
+def _write_figures(chosen: list[str], folder: Path,
+                   progress: Callable[[str], None] | None) -> list[Path]:
+    """Compute, draw and write each figure; every output path is checked first."""
+    paths = {name: (check_output("--out", folder / f"{name}.png"),
+                    check_output("--out", folder / f"{name}.nc")) for name in chosen}
     written = []
     for name in chosen:
         spec = FIGURES[name]
         start = time.perf_counter()
-        png, nc = (check_output("--out", folder / f"{name}.{ext}") for ext in ("png", "nc"))
+        png, nc = paths[name]
         ds = spec.compute()
         ds.attrs.setdefault("figure", name)
         ds.attrs.setdefault("title", spec.title)

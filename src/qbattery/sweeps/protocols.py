@@ -29,7 +29,7 @@ from numpy.typing import NDArray
 
 from ..builders import bare_model, catalytic_model
 from ..errors import ModelError, UnsupportedMethodError
-from ..model import Model, real_number
+from ..model import MAX_OCCUPATION, MAX_RATE, Model, frequency, real_number
 from ..options import MAX_STOP, MAX_TIME_POINTS
 from ..solvers import choose_method, solve
 
@@ -58,11 +58,14 @@ class ProtocolParams:
     omega_q: float = 1.0
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "g", real_number("g", self.g, positive=True))
-        object.__setattr__(self, "F", real_number("F", self.F))
-        for name in ("gamma", "n_th", "gamma_q"):
-            object.__setattr__(self, name, real_number(name, getattr(self, name), minimum=0.0))
-        object.__setattr__(self, "omega_q", real_number("omega_q", self.omega_q, positive=True))
+        object.__setattr__(self, "g", real_number("g", self.g, positive=True,
+                                                  magnitude=MAX_RATE))
+        object.__setattr__(self, "F", real_number("F", self.F, magnitude=MAX_RATE))
+        for name, largest in (("gamma", MAX_RATE), ("n_th", MAX_OCCUPATION),
+                              ("gamma_q", MAX_RATE)):
+            object.__setattr__(self, name, real_number(name, getattr(self, name), minimum=0.0,
+                                                       magnitude=largest))
+        object.__setattr__(self, "omega_q", frequency("omega_q", self.omega_q))
 
 
 @dataclass(frozen=True)
