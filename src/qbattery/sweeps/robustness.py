@@ -36,16 +36,9 @@ from ..observables import gaussian_ergotropy
 from ..solvers import solve
 from ..solvers.gaussian import covariance, drift_matrix, first_moments
 from ..solvers.gaussian_batch import solve_batch
+from . import protocols as _protocols
 from .paths import FieldPath, with_values
-from .protocols import (
-    COLORS,
-    PROTOCOLS,
-    Protocol,
-    ProtocolParams,
-    availability,
-    check_protocols,
-    window_times,
-)
+from .protocols import COLORS, PROTOCOLS, Protocol, ProtocolParams, availability, window_times
 
 DISTRIBUTIONS = ("normal", "uniform")
 TARGETS = ("g", "omega_q")
@@ -272,7 +265,7 @@ def robustness(params: ProtocolParams, *, static: StaticNoise | None = None,
         and why. Summaries are in :func:`robustness_table`.
     """
     t = window_times(stop, points)
-    check_protocols(params, protocols, stop, points)
+    _protocols.check_protocols(params, protocols, stop, points)
     P = len(protocols)
     if static is not None:
         _check_size("--samples", P * static.samples * t.size)
