@@ -97,7 +97,8 @@ def test_write_netcdf_refuses_nan_but_allows_it_where_told(tmp_path: Path) -> No
 
 # -- 5. sizes and hangs are refused up front ---------------------------------------------------
 @pytest.mark.parametrize(("old_new", "base", "fragment"), [
-    ("points = 11=>points = 100000000", "bare.toml", "time.points: 100000000 output times"),
+    ("points = 11=>points = 100000000", "bare.toml",
+     "time.points: 100000000 output times is too many (about 0.8 GB"),
     ("points = 11=>points = 9223372036854775807", "bare.toml", "at most 1000000"),
     ("points = 11=>points = 1e8", "bare.toml", "time.points: expected an integer"),
     ('strength = 0.2=>strength = 1e6', "catalytic_qubit.toml",
@@ -122,6 +123,17 @@ def test_sizes_and_hangs_are_refused_up_front(tmp_path: Path, old_new: str, base
     assert_error(proc.returncode, proc.stderr, 2, fragment)
     assert time.perf_counter() - start < 30
     assert not (tmp_path / "r.nc").exists()
+
+
+def test_many_modes_times_many_points_is_refused() -> None:
+    from qbattery.config import MAX_RESULT_VALUES, check_scales
+
+    cells = MAX_RESULT_VALUES // 500_000  # a value more than MAX_RESULT_VALUES with 500001 times
+    sim = qb.Simulation(qb.multicell_model(0.2, [0.1] * cells, 0.1, catalyst=None),
+                        qb.TimeGrid(10.0, 500_001))
+    with pytest.raises(qb.ModelError, match=rf"time\.points: {cells + 1} modes x 500001 times"):
+        check_scales(sim)
+    check_scales(qb.Simulation(sim.model, qb.TimeGrid(10.0, 1001)))  # the same model is fine
 
 
 def test_density_matrix_larger_than_memory_is_refused(tmp_path: Path,

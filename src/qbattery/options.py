@@ -23,7 +23,8 @@ MAX_STOP = 1e9
 #: Largest cutoff (Fock levels of one oscillator; a density matrix of one such
 #: oscillator alone holds 1e8 numbers).
 MAX_LEVELS = 10_000
-#: Largest number of output times (8 MB per mode and per result variable).
+#: Largest number of output times (8 MB per mode and per result variable; a model file
+#: is also held to modes x points <= config.MAX_RESULT_VALUES).
 MAX_TIME_POINTS = 1_000_000
 
 
