@@ -90,11 +90,15 @@ def test_simulate_bad_plot_leaves_the_result_file_alone(
     assert listing(out.parent) == before  # the good NetCDF is untouched, nothing new
 
 
-def test_plot_same_as_out_is_refused(good: tuple[Path, Path]) -> None:
+def test_plot_or_out_same_as_another_file_is_refused(good: tuple[Path, Path]) -> None:
     model, out = good
     png = out.with_suffix(".png")
+    before = listing(out.parent)
     assert_error(*run(["simulate", str(model), "--out", str(png), "--plot", str(png)])[::2],
                  2, "--plot:", "is the --out file")
+    assert_error(*run(["simulate", str(model), "--out", str(model)])[::2],
+                 2, "--out:", "is the model file")
+    assert listing(out.parent) == before
 
 
 def test_immutable_folder_and_file_are_environment_errors(good: tuple[Path, Path]) -> None:
@@ -375,3 +379,47 @@ def test_file_size_limit_signal_is_ignored_only_by_the_cli(tmp_path: Path) -> No
                        prelude=FSIZE.format(1000))
     assert proc.returncode == 1 and proc.returncode != -signal.SIGXFSZ
     assert sorted(os.listdir(tmp_path)) == ["model-0.toml"]
+
+
+def test_sigterm_during_a_write_cleans_up(good: tuple[Path, Path]) -> None:
+    """SIGTERM while the NetCDF is half written: exit 143, one line, the old file intact."""
+    model, out = good
+    before = listing(out.parent)
+    slow = textwrap.dedent("""
+        import time
+        import qbattery.io as qio
+        real = qio.netcdf_writer
+        def writer(ds, **kw):
+            write = real(ds, **kw)
+            def half(tmp):
+                tmp.write_bytes(b"CDF" + bytes(1000))
+                print("writing", flush=True)
+                time.sleep(60)
+            return half
+        qio.netcdf_writer = writer
+        import qbattery.cli
+        qbattery.cli.netcdf_writer = writer
+    """)
+    code = f"{slow}\nimport sys\nfrom qbattery.cli import main\n" \
+        f"sys.exit(main(['simulate', {str(model)!r}, '--out', {str(out)!r}]))"
+    env = {**os.environ, "PYTHONPATH": SRC, "OPENBLAS_NUM_THREADS": "1"}
+    proc = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline() == "writing\n"
+    assert len(list(out.parent.glob(".good.nc.*.tmp"))) == 1  # the half-written file
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 143 and stderr == "qbattery: terminated\n"
+    assert listing(out.parent) == before
+
+
+def test_existing_store_that_cannot_be_written(tmp_path: Path) -> None:
+    model = model_file(tmp_path)
+    args = ["sweep", str(model), "--vary", "drives.0.frequency=0.8:1.2:3", "--workers", "1",
+            "--out", str(tmp_path / "s.zarr")]
+    assert run(args)[0] == 0
+    more = [*args[:3], "drives.0.frequency=0.8:1.2:5", *args[4:]]
+    before = listing(tmp_path)
+    with immutable(tmp_path / "s.zarr"):
+        assert_error(*run(more)[::2], 1, "--out: cannot write into folder", "s.zarr")
+    assert listing(tmp_path) == before

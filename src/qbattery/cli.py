@@ -6,8 +6,9 @@ example the sweep tools) register theirs in :data:`COMMAND_MODULES`.
 Every failure ends in one line on stderr, ``qbattery: error: ...``, never a
 traceback: exit status 2 for bad input (naming the field, argument or path), 1
 for the environment (disk full, permissions, read-only files, memory) and for
-unexpected errors, 130 when interrupted. ``--debug`` (anywhere on the command
-line) lets the exception and its traceback through instead, for bug reports.
+unexpected errors, 130 when interrupted, 143 when terminated (SIGTERM).
+``--debug`` (anywhere on the command line) lets the exception and its traceback
+through instead, for bug reports.
 Warnings are printed as one line each (``qbattery: warning: ...``) after a
 successful run.
 """
@@ -15,17 +16,22 @@ successful run.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import signal
 import sys
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from types import FrameType
+from typing import Any
 
 from .errors import ModelError, QBatteryError
 from .io import check_output, figure_writer, netcdf_writer, write_all
 
-#: Exit statuses: bad input, the environment (or an unexpected error), interrupted.
-BAD_INPUT, ENVIRONMENT, INTERRUPTED = 2, 1, 130
+#: Exit statuses: bad input, the environment (or an unexpected error), interrupted (Ctrl-C),
+#: terminated (SIGTERM).
+BAD_INPUT, ENVIRONMENT, INTERRUPTED, TERMINATED = 2, 1, 130, 143
 
 #: name -> (help, configure(parser), run(args) -> exit status)
 Runner = Callable[[argparse.Namespace], int]
@@ -84,6 +90,9 @@ def _simulate(args: argparse.Namespace) -> int:
     plot = None if args.plot is None else check_output("--plot", args.plot, image=True)
     if plot is not None and plot.resolve() == out.resolve():
         raise ModelError("--plot", f"{str(plot)!r} is the --out file")
+    for flag, path in (("--out", out), ("--plot", plot)):
+        if path is not None and path.resolve() == Path(args.model).resolve():
+            raise ModelError(flag, f"{str(path)!r} is the model file")
     sim = load_toml(args.model)
     if args.method is not None:
         sim = with_method(sim, args.method, flag="--method")
@@ -178,19 +187,37 @@ def _run(argv: list[str], *, debug: bool) -> int:
     for module in COMMAND_MODULES:
         importlib.import_module(module)
     args = _parser().parse_args(argv)
-    _ignore_file_size_signal()
     _, _, run = COMMANDS[args.command]
-    return run(args)
+    with _signals():
+        return run(args)
 
 
-def _ignore_file_size_signal() -> None:
-    """A file-size limit (ulimit -f) then fails the write (EFBIG, reported in one line,
-    the temporary file removed) instead of killing the process with SIGXFSZ."""
+class Terminated(BaseException):
+    """SIGTERM arrived: unwound like Ctrl-C, so temporary files are removed."""
+
+
+@contextlib.contextmanager
+def _signals() -> Iterator[None]:
+    """While a command runs: a file-size limit (ulimit -f) fails the write (EFBIG, reported
+    in one line, the temporary file removed) instead of killing the process with SIGXFSZ,
+    and SIGTERM unwinds the command (cleaning up) instead of killing it."""
+    def terminate(signum: int, frame: FrameType | None) -> None:
+        raise Terminated
+
+    wanted: dict[signal.Signals, Any] = {signal.SIGTERM: terminate}
     if hasattr(signal, "SIGXFSZ"):
-        try:
-            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-        except ValueError:  # not the main thread
-            pass
+        wanted[signal.SIGXFSZ] = signal.SIG_IGN
+    previous: dict[signal.Signals, Any] = {}
+    try:
+        for sig, handler in wanted.items():
+            previous[sig] = signal.signal(sig, handler)
+    except ValueError:  # not the main thread: leave the signals alone
+        pass
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _one_line(text: str) -> str:
@@ -201,6 +228,8 @@ def _classify(err: BaseException) -> tuple[int, str]:
     """Exit status and one-line message of an exception that ended a command."""
     if isinstance(err, KeyboardInterrupt):
         return INTERRUPTED, "interrupted"
+    if isinstance(err, Terminated):
+        return TERMINATED, "terminated"
     if isinstance(err, QBatteryError):
         status = getattr(err, "exit_status", BAD_INPUT)
         return status, f"error: {_one_line(str(err))}"

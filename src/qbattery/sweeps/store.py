@@ -211,6 +211,8 @@ def check_store(path: str | Path, *, flag: str = "--out") -> Path:
     if p.exists() and not p.is_dir():
         raise ModelError(flag, f"{text!r} exists and is not a sweep store (a folder); "
                          "choose another --out")
+    if p.is_dir():
+        check_folder(flag, p)  # an existing store must accept new chunks
     remove_stale_creations(p)
     return p
 
