@@ -134,6 +134,8 @@ def test_many_modes_times_many_points_is_refused() -> None:
     with pytest.raises(qb.ModelError, match=rf"time\.points: {cells + 1} modes x 500001 times"):
         check_scales(sim)
     check_scales(qb.Simulation(sim.model, qb.TimeGrid(10.0, 1001)))  # the same model is fine
+    with pytest.raises(qb.ModelError, match=r"time\.points: "):
+        sim.run()  # the Python API checks as the CLI does
 
 
 def test_density_matrix_larger_than_memory_is_refused(tmp_path: Path,

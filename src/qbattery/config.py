@@ -81,9 +81,11 @@ class Simulation:
                                      f"are {', '.join(names)}")
 
     def run(self) -> Any:
-        """Solve the model on the time grid; returns a :class:`qbattery.Result`."""
+        """Solve the model on the time grid, after :func:`check_scales` (as the CLI does);
+        returns a :class:`qbattery.Result`."""
         from .solvers import solve
 
+        check_scales(self)
         return solve(self.model, self.time.times, options=self.solver)
 
     def to_toml(self) -> str:
