@@ -114,6 +114,12 @@ def test_write_netcdf_refuses_nan_but_allows_it_where_told(tmp_path: Path) -> No
      "baths[0].temperature: thermal occupations up to"),
     ('on_truncation = "error"=>max_cutoff = 2147483648\n', "catalytic_qubit.toml",
      "solver.max_cutoff: expected an integer in [2, 10000]"),
+    ('cutoff = "auto"=>max_cutoff = 10000\ncutoff = 9000', "catalytic_qubit.toml",
+     "solver.cutoff: the density matrix has dimension 1.62e+08 (4.2e+08 GB)"),
+    ("truncation_tol = 1e-6=>truncation_tol = 1e-300", "catalytic_qubit.toml",
+     "solver.truncation_tol: must be >= 1e-14"),
+    ('cutoff = "auto"=>rtol = 1e-300\ncutoff = "auto"', "catalytic_qubit.toml",
+     "solver.rtol: must be >= 1e-14"),
 ])
 def test_sizes_and_hangs_are_refused_up_front(tmp_path: Path, old_new: str, base: str,
                                               fragment: str) -> None:

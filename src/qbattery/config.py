@@ -201,6 +201,7 @@ def check_scales(sim: Simulation, *, method: str | None = None) -> None:
     density = _engine(sim, method) in ("fock", "displaced")
     if density:
         _check_thermal_levels(sim)
+        _check_fixed_dimension(sim)
     rate, what = _fastest_rate(model, damping=density)
     limit = MAX_PHASE_DENSITY if density else MAX_PHASE
     if rate * stop > limit:
@@ -251,6 +252,25 @@ def _check_thermal_levels(sim: Simulation) -> None:
         raise ModelError(field, f"thermal occupations up to {n:.3g} need a density matrix of "
                          f"dimension >= {dim:.3g} ({need / 1e9:.3g} GB); {have / 1e9:.3g} GB "
                          "of memory is available")
+
+
+def _check_fixed_dimension(sim: Simulation) -> None:
+    """A fixed cutoff sets the density matrix's dimension: refuse one that cannot be held."""
+    cutoff = sim.solver.cutoff
+    if cutoff == "auto":
+        return
+    dim = 1.0
+    for m in sim.model.modes:
+        if m.kind == "qubit":
+            dim *= 2
+        elif isinstance(cutoff, int):
+            dim *= cutoff
+        elif isinstance(cutoff, Mapping):
+            dim *= cutoff.get(m.name, 1)
+    need, have = 16 * dim**2, _available_memory()
+    if need > have:
+        raise ModelError("solver.cutoff", f"the density matrix has dimension {dim:.3g} "
+                         f"({need / 1e9:.3g} GB); {have / 1e9:.3g} GB of memory is available")
 
 
 def _available_memory() -> float:

@@ -18,6 +18,9 @@ from .model import real_number
 
 ON_TRUNCATION = ("error", "warn")
 
+#: Smallest relative tolerance and truncation tolerance (a few hundred times the double
+#: precision epsilon: smaller ones cannot be met and make the engines grow or step forever).
+MIN_TOLERANCE = 1e-14
 #: Largest stop time (units of 1/omega): 1.6e8 bare periods.
 MAX_STOP = 1e9
 #: Largest cutoff (Fock levels of one oscillator; a density matrix of one such
@@ -89,6 +92,9 @@ class SolverOptions:
             value = real_number(name, getattr(self, name), positive=True)
             if value >= 1:
                 raise ModelError(name, f"must be < 1, got {value!r}")
+            if name != "atol" and value < MIN_TOLERANCE:
+                raise ModelError(name, f"must be >= {MIN_TOLERANCE:g} (below it, rounding "
+                                 f"errors of double precision dominate), got {value!r}")
             object.__setattr__(self, name, value)
         if self.on_truncation not in ON_TRUNCATION:
             raise ModelError("on_truncation", f"expected one of {', '.join(ON_TRUNCATION)}, "
