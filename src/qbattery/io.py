@@ -155,7 +155,7 @@ def atomic_write(path: str | Path, *, flag: str = "--out") -> Iterator[Path]:
         yield tmp
         with open(tmp, "rb+") as f:  # the data reaches the disk before the rename
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
+        os.chmod(tmp, _mode_for(p))
         os.replace(tmp, p)
     except OutputError:
         raise
@@ -167,10 +167,14 @@ def atomic_write(path: str | Path, *, flag: str = "--out") -> Iterator[Path]:
             tmp.unlink()
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def _mode_for(path: Path) -> int:
+    """Permissions of the new file: those of the file it replaces, else 0o666 & ~umask."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        mask = os.umask(0)
+        os.umask(mask)
+        return 0o666 & ~mask
 
 
 def check_finite(ds: xr.Dataset, *, allow_nan: Collection[str] = ()) -> None:

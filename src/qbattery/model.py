@@ -23,9 +23,12 @@ projector and the ground state has energy 0). Each bath adds the local
 dissipator gamma (N + 1) D[x] + gamma N D[x^dag], D[c] rho = c rho c^dag -
 {c^dag c, rho}/2, with N the bath occupation at the mode's frequency.
 
-Every class validates itself when built; :class:`Model` checks the
-cross-references. Errors are :class:`~qbattery.errors.ModelError` naming the
-field, e.g. ``couplings[1].between: unknown mode 'batery'``.
+Every class validates itself when built (types, finiteness, signs, printable
+mode names, and the bounds MIN_FREQUENCY, MAX_FREQUENCY, MAX_RATE and
+MAX_OCCUPATION below, so that nothing a solver computes overflows);
+:class:`Model` checks the cross-references. Errors are
+:class:`~qbattery.errors.ModelError` naming the field, e.g.
+``couplings[1].between: unknown mode 'batery'``.
 """
 
 from __future__ import annotations
@@ -82,7 +85,7 @@ def real_number(name: str, value: Any, *, minimum: float | None = None,
     return number
 
 
-def frequency(name: str, value: Any) -> float:
+def frequency_value(name: str, value: Any) -> float:
     """A frequency: a real number in [MIN_FREQUENCY, MAX_FREQUENCY]."""
     number = real_number(name, value, positive=True, magnitude=MAX_FREQUENCY)
     if number < MIN_FREQUENCY:
@@ -145,7 +148,7 @@ class Mode:
         object.__setattr__(self, "name", _name("name", self.name))
         if self.kind not in KINDS:
             raise ModelError("kind", f"unknown kind {self.kind!r}; known kinds: {', '.join(KINDS)}")
-        object.__setattr__(self, "frequency", frequency("frequency", self.frequency))
+        object.__setattr__(self, "frequency", frequency_value("frequency", self.frequency))
         occ = real_number("initial_occupation", self.initial_occupation, minimum=0.0,
                           magnitude=MAX_OCCUPATION)
         if self.kind == "qubit" and occ > 1.0:
@@ -194,7 +197,7 @@ class Drive:
         object.__setattr__(self, "mode", _name("mode", self.mode))
         object.__setattr__(self, "amplitude",
                            real_number("amplitude", self.amplitude, magnitude=MAX_RATE))
-        object.__setattr__(self, "frequency", frequency("frequency", self.frequency))
+        object.__setattr__(self, "frequency", frequency_value("frequency", self.frequency))
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from numpy.typing import NDArray
 
 from ..builders import bare_model, catalytic_model
 from ..errors import ModelError, UnsupportedMethodError
-from ..model import MAX_OCCUPATION, MAX_RATE, Model, frequency, real_number
+from ..model import MAX_OCCUPATION, MAX_RATE, Model, frequency_value, real_number
 from ..options import MAX_STOP, MAX_TIME_POINTS
 from ..solvers import choose_method, solve
 
@@ -65,7 +65,7 @@ class ProtocolParams:
                               ("gamma_q", MAX_RATE)):
             object.__setattr__(self, name, real_number(name, getattr(self, name), minimum=0.0,
                                                        magnitude=largest))
-        object.__setattr__(self, "omega_q", frequency("omega_q", self.omega_q))
+        object.__setattr__(self, "omega_q", frequency_value("omega_q", self.omega_q))
 
 
 @dataclass(frozen=True)
