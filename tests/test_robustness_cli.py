@@ -182,6 +182,13 @@ def test_atomic_write_of_a_failing_writer_keeps_the_file(tmp_path: Path) -> None
     assert target.read_text() == "old" and sorted(os.listdir(tmp_path)) == ["keep.txt"]
 
 
+def test_replaced_file_keeps_its_permissions(good: tuple[Path, Path]) -> None:
+    model, out = good
+    out.chmod(0o640)
+    assert run(["simulate", str(model), "--out", str(out)])[0] == 0
+    assert out.stat().st_mode & 0o777 == 0o640
+
+
 # -- 3. qbattery plot: bad values, extensions and outputs ---------------------------------------
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
