@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from numpy.typing import ArrayLike
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
+from .config import Simulation, check_scales
 from .errors import ModelError
 from .model import Model
 from .observables import energy_flows
-from .options import SolverOptions
+from .options import SolverOptions, TimeGrid
 from .result import Result
 from .solvers import DensityState, GaussianState, State, check_times, run_engine
 from .solvers.base import Progress
@@ -66,6 +68,7 @@ def solve(model: Model, times: ArrayLike, *, method: str | None = None,
                          f"({initial_state.frame_frequency:g}, this model's is "
                          f"{model.frame_frequency:g})")
     t = check_times(times, start=start)
+    _check_scales(model, t, opts)
     problem = compile_model(model)
     name, out, timing = run_engine(problem, t, opts, initial_state=initial_state,
                                    progress=progress)
@@ -77,3 +80,12 @@ def solve(model: Model, times: ArrayLike, *, method: str | None = None,
                   occupation=out.occupation, amplitude=out.amplitude, ergotropy=out.ergotropy,
                   extra=out.extra, stats=stats, final_state=out.final_state, **flows)
 
+
+def _check_scales(model: Model, times: NDArray[np.float64], options: SolverOptions) -> None:
+    """The bounds a model file is checked against (:func:`qbattery.config.check_scales`),
+    for the output times given here: refused with the field that sets them."""
+    try:
+        grid = TimeGrid.of(times)
+    except ModelError as err:
+        raise err.renamed("times") from None
+    check_scales(Simulation(model, grid, options), method=options.method)

@@ -10,11 +10,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from .errors import ModelError
-from .model import Bath, Coupling, Drive, Mode, Model, real_number
+from .model import MAX_OCCUPATION, MAX_RATE, Bath, Coupling, Drive, Mode, Model, real_number
 
 
-def _baths(rates: dict[str, float], n_th: float) -> tuple[Bath, ...]:
-    return tuple(Bath(name, rate, occupation=n_th) for name, rate in rates.items() if rate > 0)
+def _baths(rates: dict[tuple[str, str], float], n_th: float) -> tuple[Bath, ...]:
+    """A bath per positive rate. Every rate and ``n_th`` are checked first (finite,
+    >= 0, bounded), so a negative or NaN rate is refused, never dropped."""
+    n_th = real_number("n_th", n_th, minimum=0.0, magnitude=MAX_OCCUPATION)
+    checked = {name: real_number(arg, rate, minimum=0.0, magnitude=MAX_RATE)
+               for (name, arg), rate in rates.items()}
+    return tuple(Bath(name, rate, occupation=n_th) for name, rate in checked.items() if rate > 0)
 
 
 def bare_model(g: float, F: float, gamma: float = 0.0, n_th: float = 0.0, *,
@@ -39,7 +44,7 @@ def bare_model(g: float, F: float, gamma: float = 0.0, n_th: float = 0.0, *,
         modes=(Mode("charger", "oscillator", omega), Mode("battery", "oscillator", omega)),
         couplings=(Coupling(("charger", "battery"), g),),
         drives=(Drive("charger", F, omega_f),),
-        baths=_baths({"charger": gamma, "battery": gamma_b}, n_th),
+        baths=_baths({("charger", "gamma"): gamma, ("battery", "gamma_b"): gamma_b}, n_th),
     )
 
 
@@ -73,7 +78,7 @@ def catalytic_model(g_aq: float, g_bq: float, F: float, gamma_a: float = 0.0,
         couplings=(Coupling(("charger", "catalyst"), g_aq),
                    Coupling(("battery", "catalyst"), g_bq)),
         drives=(Drive("charger", F, omega_f),),
-        baths=_baths({"charger": gamma_a, "catalyst": gamma_q}, n_th),
+        baths=_baths({("charger", "gamma_a"): gamma_a, ("catalyst", "gamma_q"): gamma_q}, n_th),
     )
 
 
@@ -116,8 +121,8 @@ def multicell_model(g_a: float, g_cells: Iterable[float], F: float, gamma_a: flo
         hub = "catalyst"
     modes += [Mode(n, "oscillator", omega) for n in names]
     couplings += [Coupling((n, hub), g) for n, g in zip(names, cells, strict=True)]
-    rates = {"charger": gamma_a}
+    rates = {("charger", "gamma_a"): gamma_a}
     if catalyst is not None:
-        rates["catalyst"] = gamma_q
+        rates[("catalyst", "gamma_q")] = gamma_q
     return Model(modes=tuple(modes), couplings=tuple(couplings),
                  drives=(Drive("charger", F, omega_f),), baths=_baths(rates, n_th))

@@ -33,31 +33,63 @@ in units of 1/omega) and the solver options (``[solver]``)::
 
 from __future__ import annotations
 
+import math
+import os
 import tomllib
-from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from .envelopes import Envelope
-from .errors import ModelError
-from .model import Bath, Coupling, Drive, Mode, Model, field_prefix
+from .errors import ModelError, QBatteryError
+from .kinds import mode_kind
+from .model import MAX_OCCUPATION, Bath, Coupling, Drive, Mode, Model, field_prefix
 from .options import SolverOptions, TimeGrid
+
+#: Largest (fastest rate in the rotating frame) x stop: the exact Gaussian propagators
+#: keep phases to ~1e-6 rad below it.
+MAX_PHASE = 1e10
+#: The same for the density-matrix engines, whose steps are bounded by the fastest rate
+#: (1e5 rad is ~16000 periods of the fastest motion; the paper's runs need < 500).
+MAX_PHASE_DENSITY = 1e5
+#: Largest number of values of one result variable (modes x output times): 0.4 GB.
+MAX_RESULT_VALUES = 50_000_000
 
 
 @dataclass(frozen=True)
 class Simulation:
-    """What a model file describes: a model, its output times and solver options."""
+    """What a model file describes: a model, its output times and solver options.
+
+    Checked when built: the types, and that a cutoff table names modes of the model.
+    :func:`check_scales` (called where a model file is read) checks the sizes.
+    """
 
     model: Model
     time: TimeGrid
     solver: SolverOptions = field(default_factory=SolverOptions)
 
-    def run(self) -> Any:
-        """Solve the model on the time grid; returns a :class:`qbattery.Result`."""
+    def __post_init__(self) -> None:
+        for name, cls in (("model", Model), ("time", TimeGrid), ("solver", SolverOptions)):
+            if not isinstance(getattr(self, name), cls):
+                raise ModelError(name, f"expected a {cls.__name__}, got "
+                                 f"{type(getattr(self, name)).__name__}")
+        cutoff = self.solver.cutoff
+        if isinstance(cutoff, Mapping):
+            names = self.model.names
+            for key in cutoff:
+                if key not in names:
+                    raise ModelError(f"solver.cutoff.{key}", f"unknown mode {key!r}; modes "
+                                     f"are {', '.join(names)}")
+
+    def run(self, *, progress: Callable[[float, str], None] | None = None) -> Any:
+        """Solve the model on the time grid, after :func:`check_scales` (as the CLI does);
+        returns a :class:`qbattery.Result`. ``progress(t, status)`` is told how far the
+        engine is (see :func:`qbattery.solve`)."""
         from .api import solve
 
-        return solve(self.model, self.time.times, options=self.solver)
+        check_scales(self)
+        return solve(self.model, self.time.times, options=self.solver, progress=progress)
 
     def to_toml(self) -> str:
         """The model file as TOML text (round-trips through :func:`load_toml`)."""
@@ -108,13 +140,164 @@ def simulation_from_dict(data: Mapping[str, Any]) -> Simulation:
     if solver.method not in known:
         raise ModelError("solver.method", f"unknown method {solver.method!r}; "
                          f"known: {', '.join(known)}")
-    return Simulation(model, time, solver)
+    sim = Simulation(model, time, solver)
+    check_scales(sim)
+    return sim
+
+
+def with_method(sim: Simulation, method: str, *, flag: str = "solver.method") -> Simulation:
+    """``sim`` solved with another method (e.g. ``--method``), checked as a model file is."""
+    from .solvers import method_names
+
+    known = ("auto", *method_names())
+    if not isinstance(method, str) or method not in known:
+        raise ModelError(flag, f"unknown method {method!r}; known: {', '.join(known)}")
+    new = replace(sim, solver=replace(sim.solver, method=method))
+    check_scales(new)
+    return new
+
+
+def _fastest_rate(model: Model, *, damping: bool) -> tuple[float, str]:
+    """The fastest rate of the model in the frame of ``model.frame_frequency``, and what it is."""
+    wr = model.frame_frequency
+    rates = [(abs(m.frequency - wr), f"detuning of mode {m.name!r}") for m in model.modes]
+    rates += [(abs(d.frequency - wr), f"detuning of drives[{i}]")
+              for i, d in enumerate(model.drives)]
+    rates += [(abs(c.strength), f"couplings[{i}].strength") for i, c in enumerate(model.couplings)]
+    if damping:
+        for i, b in enumerate(model.baths):
+            n = b.occupation_at(model.modes[model.index(b.mode)].frequency)
+            rates.append((b.rate * (2 * n + 1) / 2, f"baths[{i}] rate x (2N + 1) / 2"))
+    return max(rates, key=lambda r: r[0])
+
+
+def check_scales(sim: Simulation, *, method: str | None = None) -> None:
+    """Refuse a run whose numbers would overflow, lose their precision or never finish.
+
+    Checked (``t`` the stop time):
+
+    * the coherent amplitude bound |alpha(0)| + sum |F| t <= MAX_OCCUPATION (it holds for
+      every oscillator network: the drift does not expand, the drives add at most sum |F|
+      per unit time), so coherent occupations stay below 1e12;
+    * (fastest rate) x t <= MAX_PHASE, or MAX_PHASE_DENSITY for the density-matrix
+      engines (fock, displaced), whose step count grows with it;
+    * modes x output times <= MAX_RESULT_VALUES;
+    * density-matrix engines with ``cutoff = "auto"``: the Fock levels the thermal
+      fluctuations need (see :func:`_check_thermal_levels`) fit within ``max_cutoff``.
+
+    Raises:
+        ModelError: naming the field that sets the limit.
+    """
+    model, stop = sim.model, sim.time.stop
+    amp0 = math.sqrt(sum(abs(m.initial_amplitude) ** 2 for m in model.modes))
+    drive = sum(abs(d.amplitude) for d in model.drives)
+    bound = MAX_OCCUPATION
+    if amp0 + drive * stop > bound:
+        raise ModelError("drives", f"the drives can build an amplitude up to |alpha(0)| + "
+                         f"sum|F| t = {amp0 + drive * stop:.3g} by t = {stop:g}; at most "
+                         f"{bound:g} (reduce the amplitudes or [time] stop)")
+    values = len(model.modes) * sim.time.points
+    if values > MAX_RESULT_VALUES:
+        raise ModelError("time.points", f"{len(model.modes)} modes x {sim.time.points} times "
+                         f"= {values} values per result variable (~{values * 8 / 1e9:.3g} GB); "
+                         f"at most {MAX_RESULT_VALUES}")
+    density = _engine(sim, method) in ("fock", "displaced")
+    if density:
+        _check_thermal_levels(sim)
+        _check_fixed_dimension(sim)
+    rate, what = _fastest_rate(model, damping=density)
+    limit = MAX_PHASE_DENSITY if density else MAX_PHASE
+    if rate * stop > limit:
+        engine = "a density-matrix engine" if density else "the Gaussian engine"
+        raise ModelError("time.stop", f"{what} = {rate:.3g} times stop {stop:g} is "
+                         f"{rate * stop:.3g} rad; {engine} allows at most {limit:g} "
+                         "(shorten [time] stop or reduce the rate)")
+
+
+def _thermal_level(model: Model, stop: float) -> tuple[float, str]:
+    """An upper bound on any oscillator's thermal (fluctuation) occupation up to ``stop``,
+    and the field that sets it: the fluctuations of a passive network never exceed the
+    largest of the initial and bath occupations, nor the total noise injected,
+    sum n0 + sum gamma N t."""
+    sources = [(m.initial_occupation, f"modes[{i}].initial_occupation")
+               for i, m in enumerate(model.modes) if m.kind == "oscillator"]
+    injected = sum(n for n, _ in sources)
+    for i, b in enumerate(model.baths):
+        n = b.occupation_at(model.modes[model.index(b.mode)].frequency)
+        field = f"baths[{i}].{'occupation' if b.occupation is not None else 'temperature'}"
+        sources.append((n, field))
+        injected += b.rate * n * stop
+    if not sources:
+        return 0.0, ""
+    level, field = max(sources, key=lambda s: s[0])
+    return min(level, injected), field
+
+
+def _check_thermal_levels(sim: Simulation) -> None:
+    """A thermal state of occupation n puts (n / (n + 1))^c in the levels >= c: refuse,
+    before a density-matrix run, fluctuations whose tail cannot fall below
+    ``truncation_tol`` within ``max_cutoff`` levels (``cutoff = "auto"``)."""
+    if sim.solver.cutoff != "auto":
+        return  # a fixed cutoff's tail is checked by the engine from the first step
+    n, field = _thermal_level(sim.model, sim.time.stop)
+    if n <= 0:
+        return
+    levels = math.log(1.0 / sim.solver.truncation_tol) / math.log1p(1.0 / n)
+    if levels > sim.solver.max_cutoff:
+        raise ModelError(field, f"thermal occupations up to {n:.3g} need ~{levels:.3g} Fock "
+                         f"levels per oscillator for truncation_tol {sim.solver.truncation_tol:g}"
+                         f"; max_cutoff is {sim.solver.max_cutoff} (a density-matrix engine "
+                         "cannot hold this model)")
+    # at least that oscillator needs them, with every qubit: a lower bound on the dimension
+    dim = levels * 2 ** sum(m.kind == "qubit" for m in sim.model.modes)
+    need, have = 16 * dim**2, _available_memory()
+    if need > have:
+        raise ModelError(field, f"thermal occupations up to {n:.3g} need a density matrix of "
+                         f"dimension >= {dim:.3g} ({need / 1e9:.3g} GB); {have / 1e9:.3g} GB "
+                         "of memory is available")
+
+
+def _check_fixed_dimension(sim: Simulation) -> None:
+    """A fixed cutoff sets the density matrix's dimension: refuse one that cannot be held."""
+    cutoff = sim.solver.cutoff
+    if cutoff == "auto":
+        return
+    dim = 1.0
+    for m in sim.model.modes:
+        levels = mode_kind(m.kind).levels
+        if levels is not None:
+            dim *= levels
+        elif isinstance(cutoff, int):
+            dim *= cutoff
+        elif isinstance(cutoff, Mapping):
+            dim *= cutoff.get(m.name, 1)
+    need, have = 16 * dim**2, _available_memory()
+    if need > have:
+        raise ModelError("solver.cutoff", f"the density matrix has dimension {dim:.3g} "
+                         f"({need / 1e9:.3g} GB); {have / 1e9:.3g} GB of memory is available")
+
+
+def _available_memory() -> float:
+    """Free physical memory in bytes (infinite where the system does not say)."""
+    try:
+        return float(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return math.inf
+
+
+def _engine(sim: Simulation, method: str | None) -> str:
+    from .solvers import choose_method
+
+    try:
+        return choose_method(sim.model, method or sim.solver.method)
+    except QBatteryError:  # the solve names the method problem itself
+        return "auto"
 
 
 def loads_toml(text: str) -> Simulation:
-    """Parse a model file's text."""
+    """Parse a model file's text (a UTF-8 byte-order mark before it is ignored)."""
     try:
-        data = tomllib.loads(text)
+        data = tomllib.loads(text.removeprefix("\ufeff"))
     except tomllib.TOMLDecodeError as err:
         raise ModelError("toml", f"malformed TOML: {err}") from None
     return simulation_from_dict(data)
@@ -124,7 +307,7 @@ def load_toml(path: str | Path) -> Simulation:
     """Read and validate a model file."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        text = p.read_text(encoding="utf-8-sig")
     except OSError as err:
         raise ModelError("file", f"cannot read {str(p)!r}: {err.strerror or err}") from None
     except UnicodeDecodeError:

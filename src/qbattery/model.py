@@ -23,9 +23,12 @@ projector and the ground state has energy 0). Each bath adds the local
 dissipator gamma (N + 1) D[x] + gamma N D[x^dag], D[c] rho = c rho c^dag -
 {c^dag c, rho}/2, with N the bath occupation at the mode's frequency.
 
-Every class validates itself when built; :class:`Model` checks the
-cross-references. Errors are :class:`~qbattery.errors.ModelError` naming the
-field, e.g. ``couplings[1].between: unknown mode 'batery'``.
+Every class validates itself when built (types, finiteness, signs, printable
+mode names, and the bounds MIN_FREQUENCY, MAX_FREQUENCY, MAX_RATE and
+MAX_OCCUPATION below, so that nothing a solver computes overflows);
+:class:`Model` checks the cross-references. Errors are
+:class:`~qbattery.errors.ModelError` naming the field, e.g.
+``couplings[1].between: unknown mode 'batery'``.
 """
 
 from __future__ import annotations
@@ -43,6 +46,17 @@ from .kinds import MODE_KINDS, mode_kind
 #: The mode kinds a model accepts (:mod:`qbattery.kinds`).
 KINDS = tuple(MODE_KINDS)
 
+#: Bounds on single fields, in units of omega (so that nothing a solver computes from
+#: them overflows; far beyond the rotating-wave model's range of validity):
+#: frequencies (modes and drives) in [MIN_FREQUENCY, MAX_FREQUENCY]; |coupling|,
+#: |drive amplitude|, bath rate <= MAX_RATE; occupations, temperatures and |initial
+#: amplitude| <= MAX_OCCUPATION (a thermal occupation of 1e6 quanta, or 1e12 for a
+#: coherent amplitude of 1e6).
+MIN_FREQUENCY = 1e-6
+MAX_FREQUENCY = 1e6
+MAX_RATE = 1e6
+MAX_OCCUPATION = 1e6
+
 
 @contextlib.contextmanager
 def field_prefix(prefix: str) -> Iterator[None]:
@@ -54,8 +68,12 @@ def field_prefix(prefix: str) -> Iterator[None]:
 
 
 def real_number(name: str, value: Any, *, minimum: float | None = None,
-                positive: bool = False) -> float:
-    """Convert ``value`` to a finite float, or raise a ModelError naming ``name``."""
+                positive: bool = False, magnitude: float | None = None) -> float:
+    """Convert ``value`` to a finite float, or raise a ModelError naming ``name``.
+
+    Checked: a real number (not a bool), finite, > 0 with ``positive``, >= ``minimum``,
+    and |value| <= ``magnitude``.
+    """
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ModelError(name, f"expected a real number, got {value!r}")
     number = float(value)
@@ -65,11 +83,21 @@ def real_number(name: str, value: Any, *, minimum: float | None = None,
         raise ModelError(name, f"must be > 0, got {value!r}")
     if minimum is not None and number < minimum:
         raise ModelError(name, f"must be >= {minimum:g}, got {value!r}")
+    if magnitude is not None and abs(number) > magnitude:
+        raise ModelError(name, f"must be at most {magnitude:g} in magnitude, got {value!r}")
     return number
 
 
-def complex_number(name: str, value: Any) -> complex:
-    """Convert a number or a ``[re, im]`` pair to a finite complex."""
+def frequency_value(name: str, value: Any) -> float:
+    """A frequency: a real number in [MIN_FREQUENCY, MAX_FREQUENCY]."""
+    number = real_number(name, value, positive=True, magnitude=MAX_FREQUENCY)
+    if number < MIN_FREQUENCY:
+        raise ModelError(name, f"must be >= {MIN_FREQUENCY:g} (units of omega), got {value!r}")
+    return number
+
+
+def complex_number(name: str, value: Any, *, magnitude: float | None = None) -> complex:
+    """Convert a number or a ``[re, im]`` pair to a finite complex (|z| <= ``magnitude``)."""
     if isinstance(value, complex):
         parts: Sequence[Any] = (value.real, value.imag)
     elif isinstance(value, list | tuple):
@@ -80,12 +108,20 @@ def complex_number(name: str, value: Any) -> complex:
         parts = (value, 0.0)
     re_ = real_number(name, parts[0])
     im_ = real_number(name, parts[1])
-    return complex(re_, im_)
+    z = complex(re_, im_)
+    if magnitude is not None and abs(z) > magnitude:
+        raise ModelError(name, f"must be at most {magnitude:g} in magnitude, got {value!r}")
+    return z
 
 
 def _name(name: str, value: Any) -> str:
+    """A mode name: a non-empty string of printable characters (no newline, NUL, tab or
+    other control character, which would break the stored model file and the paths)."""
     if not isinstance(value, str) or not value.strip():
         raise ModelError(name, f"expected a non-empty string, got {value!r}")
+    if not value.isprintable():
+        raise ModelError(name, f"must contain printable characters only (no newline, tab "
+                         f"or control character), got {value!r}")
     return value
 
 
@@ -114,10 +150,11 @@ class Mode:
     def __post_init__(self) -> None:
         object.__setattr__(self, "name", _name("name", self.name))
         kind = mode_kind(self.kind)
-        object.__setattr__(self, "frequency",
-                           real_number("frequency", self.frequency, positive=True))
-        occ = real_number("initial_occupation", self.initial_occupation, minimum=0.0)
-        amp = complex_number("initial_amplitude", self.initial_amplitude)
+        object.__setattr__(self, "frequency", frequency_value("frequency", self.frequency))
+        occ = real_number("initial_occupation", self.initial_occupation, minimum=0.0,
+                          magnitude=MAX_OCCUPATION)
+        amp = complex_number("initial_amplitude", self.initial_amplitude,
+                             magnitude=math.sqrt(MAX_OCCUPATION))
         kind.check_initial(occ, amp)
         object.__setattr__(self, "initial_occupation", occ)
         object.__setattr__(self, "initial_amplitude", amp)
@@ -142,7 +179,8 @@ class Coupling:
         if pair[0] == pair[1]:
             raise ModelError("between", f"a mode cannot couple to itself ({pair[0]!r})")
         object.__setattr__(self, "between", pair)
-        object.__setattr__(self, "strength", real_number("strength", self.strength))
+        object.__setattr__(self, "strength",
+                           real_number("strength", self.strength, magnitude=MAX_RATE))
         object.__setattr__(self, "envelope", envelope_from(self.envelope))
 
 
@@ -161,8 +199,9 @@ class Drive:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mode", _name("mode", self.mode))
-        object.__setattr__(self, "amplitude", real_number("amplitude", self.amplitude))
-        object.__setattr__(self, "frequency", real_number("frequency", self.frequency))
+        object.__setattr__(self, "amplitude",
+                           real_number("amplitude", self.amplitude, magnitude=MAX_RATE))
+        object.__setattr__(self, "frequency", frequency_value("frequency", self.frequency))
         object.__setattr__(self, "envelope", envelope_from(self.envelope))
 
 
@@ -182,23 +221,29 @@ class Bath:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mode", _name("mode", self.mode))
-        object.__setattr__(self, "rate", real_number("rate", self.rate, minimum=0.0))
+        object.__setattr__(self, "rate",
+                           real_number("rate", self.rate, minimum=0.0, magnitude=MAX_RATE))
         if self.occupation is not None and self.temperature is not None:
             raise ModelError("occupation", "give occupation or temperature, not both")
         if self.occupation is not None:
             object.__setattr__(self, "occupation",
-                               real_number("occupation", self.occupation, minimum=0.0))
+                               real_number("occupation", self.occupation, minimum=0.0,
+                                           magnitude=MAX_OCCUPATION))
         if self.temperature is not None:
             object.__setattr__(self, "temperature",
-                               real_number("temperature", self.temperature, minimum=0.0))
+                               real_number("temperature", self.temperature, minimum=0.0,
+                                           magnitude=MAX_OCCUPATION))
 
     def occupation_at(self, frequency: float) -> float:
-        """Bath occupation N at ``frequency``."""
+        """Bath occupation N at ``frequency``: the Bose factor 1 / (exp(w/T) - 1), written
+        exp(-w/T) / (1 - exp(-w/T)) so that a cold bath (w/T of 1e3 or 1e300) gives a
+        tiny N, or 0, instead of an overflow."""
         if self.occupation is not None:
             return self.occupation
         if not self.temperature:
             return 0.0
-        return 1.0 / math.expm1(frequency / self.temperature)
+        x = frequency / self.temperature
+        return math.exp(-x) / -math.expm1(-x)
 
 
 @dataclass(frozen=True)

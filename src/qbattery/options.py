@@ -19,20 +19,40 @@ from .model import real_number
 
 ON_TRUNCATION = ("error", "warn")
 
+#: Smallest relative tolerance and truncation tolerance (a few hundred times the double
+#: precision epsilon: smaller ones cannot be met and make the engines grow or step forever).
+MIN_TOLERANCE = 1e-14
+#: Largest stop time (units of 1/omega): 1.6e8 bare periods.
+MAX_STOP = 1e9
+#: Largest cutoff (Fock levels of one oscillator; a density matrix of one such
+#: oscillator alone holds 1e8 numbers).
+MAX_LEVELS = 10_000
+#: Largest number of output times (8 MB per mode and per result variable; a model file
+#: is also held to modes x points <= config.MAX_RESULT_VALUES).
+MAX_TIME_POINTS = 1_000_000
+
 
 @dataclass(frozen=True)
 class TimeGrid:
     """Output times in units of 1/omega: ``linspace(0, stop, points)``, or the
-    explicit increasing ``values`` (e.g. a non-uniform grid; each <= ``stop``)."""
+    explicit increasing ``values`` (e.g. a non-uniform grid; each <= ``stop``).
+
+    Checked: 0 < stop <= MAX_STOP, 1 <= points <= MAX_TIME_POINTS (an integer).
+    """
 
     stop: float
     points: int = 401
     values: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "stop", real_number("stop", self.stop, positive=True))
+        object.__setattr__(self, "stop", real_number("stop", self.stop, positive=True,
+                                                     magnitude=MAX_STOP))
         if isinstance(self.points, bool) or not isinstance(self.points, int) or self.points < 1:
             raise ModelError("points", f"expected an integer >= 1, got {self.points!r}")
+        if self.points > MAX_TIME_POINTS:
+            raise ModelError("points", f"{self.points} output times is too many (about "
+                             f"{self.points * 8 / 1e9:.3g} GB per mode and per result "
+                             f"variable); at most {MAX_TIME_POINTS}")
         if self.values is not None:
             if not isinstance(self.values, list | tuple) or not self.values:
                 raise ModelError("values", f"expected a non-empty list of times, got "
@@ -99,23 +119,31 @@ class SolverOptions:
             value = real_number(name, getattr(self, name), positive=True)
             if value >= 1:
                 raise ModelError(name, f"must be < 1, got {value!r}")
+            if name != "atol" and value < MIN_TOLERANCE:
+                raise ModelError(name, f"must be >= {MIN_TOLERANCE:g} (below it, rounding "
+                                 f"errors of double precision dominate), got {value!r}")
             object.__setattr__(self, name, value)
         if self.on_truncation not in ON_TRUNCATION:
             raise ModelError("on_truncation", f"expected one of {', '.join(ON_TRUNCATION)}, "
                              f"got {self.on_truncation!r}")
         if isinstance(self.max_cutoff, bool) or not isinstance(self.max_cutoff, int) \
-                or self.max_cutoff < 2:
-            raise ModelError("max_cutoff", f"expected an integer >= 2, got {self.max_cutoff!r}")
+                or not 2 <= self.max_cutoff <= MAX_LEVELS:
+            raise ModelError("max_cutoff", f"expected an integer in [2, {MAX_LEVELS}], got "
+                             f"{self.max_cutoff!r}")
         cutoff = self.cutoff
         if isinstance(cutoff, Mapping):
             for key, value in cutoff.items():
-                _check_levels(f"cutoff.{key}", value)
+                _check_levels(f"cutoff.{key}", value, self.max_cutoff)
             object.__setattr__(self, "cutoff", dict(cutoff))
         elif cutoff != "auto":
-            _check_levels("cutoff", cutoff)
+            _check_levels("cutoff", cutoff, self.max_cutoff)
 
 
-def _check_levels(name: str, value: Any) -> None:
+def _check_levels(name: str, value: Any, max_cutoff: int) -> None:
+    """A fixed cutoff: an integer number of levels in [2, max_cutoff]."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 2:
         raise ModelError(name, f"expected \"auto\" or an integer number of levels >= 2, "
                          f"got {value!r}")
+    if value > max_cutoff:
+        raise ModelError(name, f"{value} levels is above max_cutoff = {max_cutoff}; raise "
+                         "max_cutoff to allow it")

@@ -16,7 +16,15 @@ def time_axis(ds: xr.Dataset) -> tuple[xr.DataArray, str]:
 
 
 def plot_result(ds: xr.Dataset, path: str | Path) -> None:
-    """Energy (dashed) and ergotropy (dotted) of every mode vs time; saved to ``path``."""
+    """Energy (dashed) and ergotropy (dotted) of every mode vs time, saved to ``path``
+    atomically (see :func:`qbattery.io.save_figure`)."""
+    from .io import save_figure
+
+    save_figure(result_figure(ds), path)
+
+
+def result_figure(ds: xr.Dataset) -> Figure:
+    """Energy (dashed) and ergotropy (dotted) of every mode vs time."""
     fig = Figure(figsize=(6.4, 4.4), layout="constrained")
     ax = fig.add_subplot()
     x, label = time_axis(ds)
@@ -29,4 +37,4 @@ def plot_result(ds: xr.Dataset, path: str | Path) -> None:
     ax.set_ylabel("energy / $\\omega$")
     ax.set_title(f"method: {ds.attrs.get('method', '?')}", fontsize=9)
     ax.legend(fontsize=7, ncols=2)
-    fig.savefig(path, dpi=120)
+    return fig

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 
 from tqdm import tqdm
 
-__all__ = ["interactive", "time_bar"]
+__all__ = ["figure_bar", "interactive", "time_bar"]
 
 
 def interactive(quiet: bool = False) -> bool:
@@ -45,5 +45,28 @@ def time_bar(start: float, stop: float, desc: str, *, enabled: bool
 
     try:
         yield report
+    finally:
+        bar.close()
+
+
+@contextlib.contextmanager
+def figure_bar(names: list[str], *, enabled: bool
+               ) -> Iterator[tuple[Callable[[str], None] | None, Callable[[str], None]]]:
+    """``(starting, done)`` callbacks for ``reproduce``: a bar over the figures (on a
+    terminal) that names the one being computed; ``done`` prints each figure's line."""
+    if not enabled:
+        yield None, print
+        return
+    bar = tqdm(total=len(names), desc="reproduce", unit="figure", file=sys.stderr)
+
+    def starting(name: str) -> None:
+        bar.set_description(f"reproduce {name}")
+
+    def done(line: str) -> None:
+        bar.write(line, file=sys.stdout)
+        bar.update(1)
+
+    try:
+        yield starting, done
     finally:
         bar.close()

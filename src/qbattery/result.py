@@ -134,5 +134,8 @@ class Result:
         return xr.Dataset(data, coords=coords, attrs=attrs)
 
     def to_netcdf(self, path: str | Path) -> None:
-        """Write :meth:`to_xarray` to a NetCDF file."""
-        self.to_xarray().to_netcdf(path, engine="scipy")
+        """Write :meth:`to_xarray` to a NetCDF file, atomically (a failed write leaves an
+        existing file unchanged) and only if every value is finite."""
+        from .io import write_netcdf
+
+        write_netcdf(self.to_xarray(), path, flag="path")

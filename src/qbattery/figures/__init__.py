@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 
 from ..api import solve
 from ..errors import ModelError
+from ..io import check_folder, check_output, figure_writer, netcdf_writer, write_all
 from ..model import Model
 from ..options import SolverOptions
 
@@ -65,13 +66,16 @@ def figure_names() -> tuple[str, ...]:
 
 def reproduce(names: list[str] | tuple[str, ...] | None = None, *,
               out: str | Path = "qbattery-figures",
-              progress: Callable[[str], None] | None = None) -> list[Path]:
+              progress: Callable[[str], None] | None = None,
+              starting: Callable[[str], None] | None = None) -> list[Path]:
     """Compute and draw figures; writes ``NAME.png`` and ``NAME.nc`` into ``out``.
 
     Args:
         names: figure names (default: every registered figure).
-        out: output folder (created if missing).
+        out: output folder (created if missing; checked writable before any work). Each
+            figure's two files are written atomically, together, once both are drawn.
         progress: called with a line of text after each figure.
+        starting: called with each figure's name before it is computed.
 
     Returns:
         The paths written.
@@ -81,24 +85,36 @@ def reproduce(names: list[str] | tuple[str, ...] | None = None, *,
     if unknown:
         raise ModelError("figure", f"unknown figure {unknown[0]!r}; known: "
                          + ", ".join(FIGURES))
-    folder = Path(out)
+    created = not Path(out).exists()
+    folder = check_folder("--out", out, create=True)
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise ModelError("out", f"cannot create {str(folder)!r}: {err.strerror or err}") from None
+        return _write_figures(chosen, folder, progress, starting)
+    except BaseException:
+        if created and not any(folder.iterdir()):  # a failed run leaves nothing behind
+            folder.rmdir()
+        raise
+
+
+def _write_figures(chosen: list[str], folder: Path, progress: Callable[[str], None] | None,
+                   starting: Callable[[str], None] | None = None) -> list[Path]:
+    """Compute, draw and write each figure; every output path is checked first."""
+    paths = {name: (check_output("--out", folder / f"{name}.png"),
+                    check_output("--out", folder / f"{name}.nc")) for name in chosen}
     written = []
     for name in chosen:
         spec = FIGURES[name]
         start = time.perf_counter()
+        png, nc = paths[name]
+        if starting is not None:
+            starting(name)
         ds = spec.compute()
         ds.attrs.setdefault("figure", name)
         ds.attrs.setdefault("title", spec.title)
-        nc = folder / f"{name}.nc"
-        ds.to_netcdf(nc, engine="scipy")
         fig = Figure(figsize=(6.4, 4.4), layout="constrained")
         spec.draw(ds, fig)
-        png = folder / f"{name}.png"
-        fig.savefig(png, dpi=120)
+        # NaN marks values a figure does not have (e.g. no closed form); inf is refused
+        write_all([(nc, "--out", netcdf_writer(ds, allow_nan=set(map(str, ds.data_vars)))),
+                   (png, "--out", figure_writer(fig, png))])
         written += [png, nc]
         if progress is not None:
             progress(f"{name}: {png} ({time.perf_counter() - start:.2f} s)")
@@ -111,4 +127,5 @@ from . import paper as _paper  # noqa: E402,F401  (figures 3 and 4)
 from . import catalyst as _catalyst  # noqa: E402,F401  (figures 6 and 7)
 from . import multicell as _multicell  # noqa: E402,F401  (Appendix A)
 from . import dispersive as _dispersive  # noqa: E402,F401  (catalyst detuning)
+from . import storage as _storage  # noqa: E402,F401  (charge, switch off, store)
 # isort: on

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..cli import _check_parent, command
+from ..cli import command
 from ..errors import ModelError
+from ..io import check_output, figure_writer, netcdf_writer, write_all
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -38,14 +39,16 @@ def _configure_sweep(p: argparse.ArgumentParser) -> None:
 @command("sweep", "solve a model over a grid of parameter values (resumable Zarr store)",
          _configure_sweep)
 def _sweep(args: argparse.Namespace) -> int:
-    from ..config import load_toml
+    from ..config import load_toml, with_method
     from .paths import parse_vary
     from .plan import SweepPlan
     from .runner import SweepOptions, run_sweep
+    from .store import check_store
 
+    check_store(args.out)
     sim = load_toml(args.model)
-    if args.method:
-        sim = replace(sim, solver=replace(sim.solver, method=args.method))
+    if args.method is not None:
+        sim = with_method(sim, args.method, flag="--method")
     axes = tuple(parse_vary(sim.model, spec) for spec in args.vary)
     plan = SweepPlan(sim, axes, at=tuple(args.at) if args.at else None)
     options = SweepOptions(workers=args.workers, scheduler=args.scheduler, progress=True)
@@ -75,11 +78,14 @@ def _parse_sel(items: list[str]) -> dict[str, float]:
     for item in items:
         name, eq, value = item.partition("=")
         try:
-            out[name.strip()] = float(value)
+            number = float(value)
         except ValueError:
             raise ModelError("--sel", f"expected PATH=VALUE, got {item!r}") from None
         if not eq:
             raise ModelError("--sel", f"expected PATH=VALUE, got {item!r}")
+        if not math.isfinite(number):
+            raise ModelError("--sel", f"VALUE must be finite, got {item!r}")
+        out[name.strip()] = number
     return out
 
 
@@ -89,14 +95,17 @@ def _plot(args: argparse.Namespace) -> int:
     from .plots import default_mode, plot_sweep
     from .store import open_sweep
 
+    if args.time is not None and not math.isfinite(args.time):
+        raise ModelError("--time", f"must be finite, got {args.time!r}")
+    sel = _parse_sel(args.sel)
+    if args.out is not None:
+        check_output("--out", args.out, image=True)
     ds = open_sweep(args.store)
     modes = args.mode or [default_mode(ds)]
     store = Path(args.store)
-    out = Path(args.out) if args.out else store.with_name(
-        f"{store.name.removesuffix('.zarr')}-{args.var}-{'-'.join(modes)}.png")
-    _check_parent("--out", out)
-    print(plot_sweep(ds, out, var=args.var, modes=modes, time=args.time,
-                     sel=_parse_sel(args.sel)))
+    out = check_output("--out", args.out if args.out is not None else store.with_name(
+        f"{store.name.removesuffix('.zarr')}-{args.var}-{'-'.join(modes)}.png"), image=True)
+    print(plot_sweep(ds, out, var=args.var, modes=modes, time=args.time, sel=sel))
     return 0
 
 
@@ -142,17 +151,27 @@ def _params(args: argparse.Namespace) -> ProtocolParams:
         raise err.renamed(flag) from None
 
 
-def _save(ds: xr.Dataset, draw: Callable[[xr.Dataset, Figure], None], prefix: str,
-          size: tuple[float, float]) -> str:
+def _outputs(prefix: str) -> tuple[Path, Path]:
+    """``PREFIX.png`` and ``PREFIX.nc``, checked before any work starts."""
+    if not prefix.strip() or prefix.endswith(("/", ".")):
+        raise ModelError("--out", f"expected an output prefix (writes PREFIX.png and "
+                         f"PREFIX.nc), got {prefix!r}")
+    out = Path(prefix)
+    png, nc = out.with_name(out.name + ".png"), out.with_name(out.name + ".nc")
+    return check_output("--out", png, image=True), check_output("--out", nc)
+
+
+def _save(ds: xr.Dataset, draw: Callable[[xr.Dataset, Figure], None],
+          files: tuple[Path, Path], size: tuple[float, float]) -> str:
+    """Draw and write both files atomically (NaN marks "not available" in these Datasets;
+    infinities are refused)."""
     from matplotlib.figure import Figure
 
-    out = Path(prefix)
-    _check_parent("--out", out)
-    png, nc = out.with_name(out.name + ".png"), out.with_name(out.name + ".nc")
+    png, nc = files
     fig = Figure(figsize=size, layout="constrained")
     draw(ds, fig)
-    fig.savefig(png, dpi=120)
-    ds.to_netcdf(nc, engine="scipy")
+    write_all([(nc, "--out", netcdf_writer(ds, allow_nan=set(map(str, ds.data_vars)))),
+               (png, "--out", figure_writer(fig, png))])
     return f"wrote {png} and {nc}"
 
 
@@ -161,10 +180,11 @@ def _save(ds: xr.Dataset, draw: Callable[[xr.Dataset, Figure], None], prefix: st
 def _compare(args: argparse.Namespace) -> int:
     from .protocols import compare, compare_table, draw_compare
 
+    files = _outputs(args.out)
     ds = compare(_params(args), stop=args.stop, points=args.points,
                  protocols=_protocols(args))
     print(compare_table(ds))
-    print(_save(ds, draw_compare, args.out, (6.4, 5.6)))
+    print(_save(ds, draw_compare, files, (6.4, 5.6)))
     return 0
 
 
@@ -198,6 +218,7 @@ def _robustness(args: argparse.Namespace) -> int:
 
     if args.static_std is None and args.ou_std is None:
         raise ModelError("--static-std", "give --static-std and/or --ou-std")
+    files = _outputs(args.out)
     static = None if args.static_std is None else StaticNoise(
         args.static_std, samples=args.samples, distribution=args.distribution, seed=args.seed)
     temporal = None if args.ou_std is None else TemporalNoise(
@@ -206,5 +227,5 @@ def _robustness(args: argparse.Namespace) -> int:
     ds = robustness(_params(args), static=static, temporal=temporal, stop=args.stop,
                     points=args.points, protocols=_protocols(args))
     print(robustness_table(ds))
-    print(_save(ds, draw_robustness, args.out, (9.6, 4.4)))
+    print(_save(ds, draw_robustness, files, (9.6, 4.4)))
     return 0

@@ -27,6 +27,8 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "drives": ("amplitude", "frequency"),
     "baths": ("rate", "occupation", "temperature"),
 }
+#: Largest number of values of one axis (each value is validated by building the model).
+MAX_AXIS_VALUES = 1_000_000
 _EXCLUSIVE = {"occupation": "temperature", "temperature": "occupation"}
 
 
@@ -188,6 +190,9 @@ def parse_vary(model: Model, spec: str) -> Axis:
                 from None
         if count < 1:
             raise ModelError("--vary", f"{spec!r}: COUNT must be >= 1, got {count}")
+        if count > MAX_AXIS_VALUES:
+            raise ModelError("--vary", f"{spec!r}: COUNT {count} is too many values; at most "
+                             f"{MAX_AXIS_VALUES} per axis")
         if count == 1 and start != stop:
             raise ModelError("--vary", f"{spec!r}: COUNT 1 needs START == STOP")
         if count > 1 and start == stop:
@@ -195,8 +200,12 @@ def parse_vary(model: Model, spec: str) -> Axis:
         values = tuple(float(v) for v in np.linspace(start, stop, count))
     else:
         values = tuple(_number(v, "value", spec) for v in rng.split(",") if v.strip())
+        if len(values) > MAX_AXIS_VALUES:
+            raise ModelError("--vary", f"{name}: {len(values)} values is too many; at most "
+                             f"{MAX_AXIS_VALUES} per axis")
     axis = Axis(name, path, values)
-    for value in values:
+    # every field's domain is an interval: a range's ends cover its values
+    for value in (values[0], values[-1]) if ":" in rng else values:
         try:
             with_values(model, [path], [value])
         except ModelError as err:

@@ -14,15 +14,16 @@ time of that maximum.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import numpy as np
 from numpy.typing import NDArray
 
 from ..api import solve
-from ..config import Simulation
+from ..config import Simulation, check_scales
 from ..errors import ModelError, QBatteryError
+from ..io import NonFiniteError
 from ..model import Model
 from ..solvers import check_times, choose_method
 from .paths import Axis, PointBuilder, check_axes, with_values
@@ -31,6 +32,11 @@ from .paths import Axis, PointBuilder, check_axes, with_values
 TILE_VALUES = 500_000
 #: Largest number of points in one tile of a batched sweep.
 TILE_POINTS = 256
+#: Largest number of points of one sweep (one store): beyond it, split the sweep.
+MAX_POINTS = 1_000_000
+#: Largest number of tiles (each is a chunk file per variable in the store, and a
+#: ``done`` chunk written when the store is created: ~1 ms each).
+MAX_TILES = 50_000
 #: Result variables with a time axis, and their maxima over the window.
 TIME_VARIABLES = ("energy", "ergotropy")
 MAX_VARIABLES = ("max_energy", "time_of_max_energy", "max_ergotropy", "time_of_max_ergotropy")
@@ -68,12 +74,39 @@ class SweepPlan:
             raise ModelError("--vary", "give at least one --vary PATH=START:STOP:COUNT")
         object.__setattr__(self, "axes", tuple(self.axes))
         check_axes(self.axes)
+        if self.size > MAX_POINTS:
+            raise ModelError("--vary", f"the sweep has {' x '.join(map(str, self.shape))} = "
+                             f"{self.size} points; at most {MAX_POINTS} per store (split it "
+                             "into several sweeps)")
         if self.at is not None:
             try:
                 at = check_times(np.sort(np.asarray(self.at, dtype=float)))
             except ModelError as err:
                 raise err.renamed("--at") from None
+            stop = self.simulation.time.stop
+            if at[-1] > stop:
+                raise ModelError("--at", f"time {at[-1]:g} is beyond the model's [time] stop "
+                                 f"{stop:g} (the maxima cover 0 <= t <= {stop:g}); raise stop "
+                                 "to store later times")
             object.__setattr__(self, "at", tuple(float(x) for x in at))
+        self._check_corners()
+        if self.n_tiles > MAX_TILES:
+            raise ModelError("--vary", f"the sweep needs {self.n_tiles} tiles of "
+                             f"{int(np.prod(self.tile))} points (method {self.method}); at most "
+                             f"{MAX_TILES}: split the sweep, or store fewer times with --at")
+
+    def _check_corners(self) -> None:
+        """:func:`~qbattery.config.check_scales` at every corner of the grid (the scales
+        it bounds are largest at extreme values of the varied fields)."""
+        ends = [sorted({min(a.values), max(a.values)}) for a in self.axes]
+        corners = itertools.product(*ends) if len(ends) <= 10 else zip(*ends, strict=False)
+        for values in corners:
+            model = self.model_at(tuple(values))
+            try:
+                check_scales(replace(self.simulation, model=model), method=self.method)
+            except ModelError as err:
+                raise ModelError("--vary", f"at {_describe(self, tuple(values))}: {err}") \
+                    from None
 
     # -- grid -------------------------------------------------------------------------------
     @property
@@ -185,6 +218,17 @@ def _solve_points(plan: SweepPlan, models: list[Model], values: list[tuple[float
     return energy, ergotropy
 
 
+def _check_finite(plan: SweepPlan, values: list[tuple[float, ...]],
+                  energy: NDArray[np.float64], ergotropy: NDArray[np.float64]) -> None:
+    """Refuse a tile with a non-finite result: nothing non-finite enters the store."""
+    for name, data in (("energy", energy), ("ergotropy", ergotropy)):
+        bad = ~np.isfinite(data).reshape(len(values), -1).all(axis=1)
+        if bad.any():
+            point = values[int(np.argmax(bad))]
+            raise NonFiniteError(f"sweep point {_describe(plan, point)}: the {name} is not "
+                                 "finite (the input overflows); nothing was stored for it")
+
+
 def compute_tile(plan: SweepPlan, i: int) -> dict[str, NDArray[np.float64]]:
     """Results of tile ``i``: each variable shaped (tile..., mode[, time])."""
     values = plan.points(i)
@@ -196,6 +240,7 @@ def compute_tile(plan: SweepPlan, i: int) -> dict[str, NDArray[np.float64]]:
         except QBatteryError as err:
             raise QBatteryError(f"sweep point {_describe(plan, v)}: {err}") from None
     energy, ergotropy = _solve_points(plan, models, values)
+    _check_finite(plan, values, energy, ergotropy)
     shape = (*(s.stop - s.start for s in plan.tile_slices(i)), len(plan.model.modes))
     window = plan.simulation.time.times
     out: dict[str, NDArray[np.float64]] = {}

@@ -10,6 +10,7 @@ import xarray as xr
 from matplotlib.figure import Figure
 
 from ..errors import ModelError
+from ..io import save_figure
 from .store import axis_names
 
 #: Symbols for the axis labels, by (section, field) of a PATH.
@@ -91,7 +92,7 @@ def plot_sweep(ds: xr.Dataset, path: str | Path, *, var: str = "max_ergotropy",
 
     Args:
         ds: a sweep Dataset (:func:`~qbattery.sweeps.open_sweep`).
-        path: output image file.
+        path: output image file (written atomically).
         var: variable (``energy``, ``ergotropy``, ``max_energy``, ...).
         modes: modes to show (default: the battery); several give several curves.
         time: time of a time-resolved variable (nearest stored time; default the
@@ -133,5 +134,5 @@ def plot_sweep(ds: xr.Dataset, path: str | Path, *, var: str = "max_ergotropy",
     if finished < done.size:
         title += f"  [partial: {finished}/{done.size} points]"
     ax.set_title(title, fontsize=9)
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path, flag="--out")
     return f"{path}: {kind} of {var} ({', '.join(chosen)}) vs {' and '.join(free)}"

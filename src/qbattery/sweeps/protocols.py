@@ -30,7 +30,8 @@ from numpy.typing import NDArray
 from ..api import solve
 from ..builders import bare_model, catalytic_model
 from ..errors import ModelError, UnsupportedMethodError
-from ..model import Model, real_number
+from ..model import MAX_OCCUPATION, MAX_RATE, Model, frequency_value, real_number
+from ..options import MAX_STOP, MAX_TIME_POINTS
 from ..solvers import choose_method
 
 if TYPE_CHECKING:
@@ -58,11 +59,14 @@ class ProtocolParams:
     omega_q: float = 1.0
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "g", real_number("g", self.g, positive=True))
-        object.__setattr__(self, "F", real_number("F", self.F))
-        for name in ("gamma", "n_th", "gamma_q"):
-            object.__setattr__(self, name, real_number(name, getattr(self, name), minimum=0.0))
-        object.__setattr__(self, "omega_q", real_number("omega_q", self.omega_q, positive=True))
+        object.__setattr__(self, "g", real_number("g", self.g, positive=True,
+                                                  magnitude=MAX_RATE))
+        object.__setattr__(self, "F", real_number("F", self.F, magnitude=MAX_RATE))
+        for name, largest in (("gamma", MAX_RATE), ("n_th", MAX_OCCUPATION),
+                              ("gamma_q", MAX_RATE)):
+            object.__setattr__(self, name, real_number(name, getattr(self, name), minimum=0.0,
+                                                       magnitude=largest))
+        object.__setattr__(self, "omega_q", frequency_value("omega_q", self.omega_q))
 
 
 @dataclass(frozen=True)
@@ -121,10 +125,34 @@ def availability(model: Model) -> str:
 
 def window_times(stop: float, points: int) -> NDArray[np.float64]:
     """linspace(0, stop, points), validated (``--stop``, ``--points``)."""
-    stop = real_number("--stop", stop, positive=True)
+    stop = real_number("--stop", stop, positive=True, magnitude=MAX_STOP)
     if isinstance(points, bool) or not isinstance(points, int) or points < 2:
         raise ModelError("--points", f"expected an integer >= 2, got {points!r}")
+    if points > MAX_TIME_POINTS:
+        raise ModelError("--points", f"{points} output times is too many; at most "
+                         f"{MAX_TIME_POINTS}")
     return np.linspace(0.0, stop, points)
+
+
+_FLAGS = {"time.stop": "--stop", "time.points": "--points", "drives": "--F"}
+
+
+def check_protocols(params: ProtocolParams, protocols: Sequence[Protocol], stop: float,
+                    points: int) -> None:
+    """:func:`~qbattery.config.check_scales` for each protocol's model on [0, stop], before
+    any solve (errors name the command-line flag)."""
+    from ..config import Simulation, check_scales
+    from ..options import TimeGrid
+
+    for proto in protocols:
+        model = proto.model(params)
+        if availability(model).startswith("unavailable"):
+            continue
+        try:
+            check_scales(Simulation(model, TimeGrid(stop, points)))
+        except ModelError as err:
+            raise ModelError(_FLAGS.get(err.field, err.field),
+                             f"protocol {proto.name}: {err.message}") from None
 
 
 def compare(params: ProtocolParams, *, stop: float = 200.0, points: int = 401,
@@ -139,6 +167,7 @@ def compare(params: ProtocolParams, *, stop: float = 200.0, points: int = 401,
         energy; ``status`` says which engine solved it or why it was skipped.
     """
     t = window_times(stop, points)
+    check_protocols(params, protocols, stop, points)
     P = len(protocols)
     eb, wb, ec = (np.full((P, t.size), np.nan) for _ in range(3))
     status = []

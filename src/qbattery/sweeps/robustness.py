@@ -36,6 +36,7 @@ from ..model import Model, real_number
 from ..observables import gaussian_ergotropy
 from ..solvers.gaussian import covariance, drift_matrix, first_moments
 from ..solvers.gaussian_batch import solve_batch
+from . import protocols as _protocols
 from .paths import FieldPath, with_values
 from .protocols import COLORS, PROTOCOLS, Protocol, ProtocolParams, availability, window_times
 
@@ -50,6 +51,16 @@ def _count(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ModelError(name, f"expected an integer >= 1, got {value!r}")
     return value
+
+
+def _check_size(flag: str, values: float) -> None:
+    """Refuse a study whose result array would not fit in memory."""
+    from ..config import MAX_RESULT_VALUES
+
+    if values > MAX_RESULT_VALUES:
+        raise ModelError(flag, f"the study needs {values:.3g} values (~{values * 8 / 1e9:.3g} "
+                         f"GB); at most {MAX_RESULT_VALUES}: fewer samples or realisations, "
+                         "a longer --step or fewer --points")
 
 
 def _seed(value: object) -> int:
@@ -254,7 +265,12 @@ def robustness(params: ProtocolParams, *, static: StaticNoise | None = None,
         and why. Summaries are in :func:`robustness_table`.
     """
     t = window_times(stop, points)
+    _protocols.check_protocols(params, protocols, stop, points)
     P = len(protocols)
+    if static is not None:
+        _check_size("--samples", P * static.samples * t.size)
+    if temporal is not None:
+        _check_size("--step", P * temporal.realisations * (stop / temporal.hold + 1))
     status = [availability(p.model(params)) for p in protocols]
     nominal = np.full((P, t.size), np.nan)
     for k, proto in enumerate(protocols):

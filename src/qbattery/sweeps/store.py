@@ -8,9 +8,14 @@ point is finished. Every data variable is chunked by tile.
 
 Never losing work, never mixing:
 
-* The store is built in a temporary folder (metadata, coordinates, ``done`` = 0,
-  data unwritten so it reads as NaN) and renamed into place: it either does not
-  exist or is complete and readable.
+* The store is built in a temporary folder ``.NAME.zarr.creating-*/store`` (metadata,
+  coordinates, ``done`` = 0; data unwritten, so it reads as NaN) and
+  renamed into place: it either does not exist or is complete and readable. The
+  creating process holds a ``flock`` on the temporary folder's lock file; a
+  creation folder whose lock is free (its creator was killed) is removed by the
+  next run.
+* Before anything is computed, the path is checked (:func:`check_store`) and the
+  store's size is compared with the free space of its disk.
 * A finished tile's data chunks are written first (by the parent, or by a local
   worker process while the parent holds the store), then, by the parent, its
   ``done`` chunk.
@@ -34,6 +39,7 @@ import hashlib
 import json
 import os
 import shutil
+import time
 import uuid
 from pathlib import Path
 from types import TracebackType
@@ -47,6 +53,7 @@ from numpy.typing import NDArray
 from .. import __version__
 from ..config import dumps_toml
 from ..errors import ModelError
+from ..io import OutputError, check_folder
 from .plan import MAX_VARIABLES, TIME_VARIABLES, SweepPlan
 
 LOCK_NAME = ".qbattery-lock"
@@ -130,10 +137,9 @@ class SweepStore:
             ModelError: (``--out``) the path is not a sweep store, the store was made
                 for a different sweep, or another sweep is writing it.
         """
-        p = Path(path)
-        if not p.parent.is_dir():
-            raise ModelError("--out", f"folder {str(p.parent)!r} does not exist")
+        p = check_store(path)
         if not p.exists():
+            _check_space(p, plan)
             _create(p, plan)
         _check(p, plan)
         lock = open(p / LOCK_NAME, "w")  # held until close()
@@ -193,35 +199,112 @@ def open_for_writing(path: str | Path) -> Any:
     return zarr.open_group(str(path), mode="r+", zarr_format=2)
 
 
+def check_store(path: str | Path, *, flag: str = "--out") -> Path:
+    """Check a store path before any work: not empty, its folder exists and accepts new
+    files, and the path is a folder (a store) if it exists. Removes creation folders
+    left by a killed run."""
+    text = str(path)
+    if not text.strip():
+        raise ModelError(flag, "empty path")
+    p = Path(path)
+    check_folder(flag, p.parent)
+    if p.exists() and not p.is_dir():
+        raise ModelError(flag, f"{text!r} exists and is not a sweep store (a folder); "
+                         "choose another --out")
+    if p.is_dir():
+        check_folder(flag, p)  # an existing store must accept new chunks
+    remove_stale_creations(p)
+    return p
+
+
+def _creating(path: Path) -> str:
+    return f".{path.name}.creating-"
+
+
+def remove_stale_creations(path: Path, *, grace: float = 60.0) -> list[Path]:
+    """Remove the creation folders of ``path`` whose creator is gone (its lock is free,
+    or it has no lock file and is older than ``grace`` seconds); returns them."""
+    removed = []
+    for tmp in path.parent.glob(_creating(path) + "*"):
+        try:
+            fd = os.open(tmp / LOCK_NAME, os.O_RDWR)  # never created here
+        except OSError:  # no lock file: killed before taking it, or not a folder
+            fd = -1
+        if fd >= 0:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free: its creator is gone
+                shutil.rmtree(tmp, ignore_errors=True)
+            except BlockingIOError:  # being created right now
+                continue
+            finally:
+                os.close(fd)
+        else:
+            if time.time() - tmp.lstat().st_mtime < grace:
+                continue
+            if tmp.is_dir():
+                shutil.rmtree(tmp, ignore_errors=True)
+            else:
+                tmp.unlink(missing_ok=True)
+        removed.append(tmp)
+    return removed
+
+
+def store_bytes(plan: SweepPlan) -> int:
+    """Uncompressed size of a store's data (float time series barely compress)."""
+    n = len(plan.model.modes)
+    per_point = 2 * n * plan.output_times.size + 4 * n
+    return plan.size * (per_point * 8 + 1)
+
+
+def _check_space(path: Path, plan: SweepPlan) -> None:
+    need = store_bytes(plan)
+    free = shutil.disk_usage(path.parent).free
+    if need > free:
+        raise OutputError(f"--out: the sweep store needs ~{need / 1e9:.3g} GB ({plan.size} "
+                          f"points x {len(plan.model.modes)} modes x "
+                          f"{plan.output_times.size} times); {free / 1e9:.3g} GB free in "
+                          f"{str(path.parent)!r} (use --at to store fewer times)")
+
+
 def _create(path: Path, plan: SweepPlan) -> None:
     import zarr
 
-    tmp = path.with_name(f".{path.name}.creating-{uuid.uuid4().hex[:8]}")
+    tmp = path.with_name(f"{_creating(path)}{uuid.uuid4().hex[:8]}")
     try:
-        coords, variables = _layout(plan)
-        coords.to_zarr(str(tmp), mode="w-", zarr_format=2, consolidated=False)
-        group = zarr.open_group(str(tmp), mode="r+", zarr_format=2)
-        sizes = {**dict(coords.sizes)}
-        # float time series barely compress: a fast codec keeps the writes cheap
-        codec = Blosc(cname="lz4", clevel=1, shuffle=Blosc.SHUFFLE)
-        for name, dims, chunks, attrs in variables:
-            shape = tuple(sizes[d] for d in dims)
-            if name == "done":
-                arr = group.create_array(name, shape=shape, chunks=chunks, dtype="uint8",
-                                         fill_value=None, compressors=None)
-                arr[...] = 0
-            else:  # never written until computed: reads as NaN
-                arr = group.create_array(name, shape=shape, chunks=chunks, dtype="float64",
-                                         fill_value=np.nan, compressors=codec)
-            arr.attrs.update({"_ARRAY_DIMENSIONS": list(dims), **attrs})
-        zarr.consolidate_metadata(str(tmp), zarr_format=2)
-        os.rename(tmp, path)
+        tmp.mkdir()
+        with open(tmp / LOCK_NAME, "w") as lock:  # held while creating (see remove_stale)
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            _build(tmp / "store", plan)
+            zarr.consolidate_metadata(str(tmp / "store"), zarr_format=2)
+            os.rename(tmp / "store", path)
     except OSError as err:
         if not path.exists():
-            raise ModelError("--out", f"cannot create {str(path)!r}: {err.strerror or err}") \
+            raise OutputError(f"--out: cannot create {str(path)!r}: {err.strerror or err}") \
                 from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _build(tmp: Path, plan: SweepPlan) -> None:
+    """Write the store's metadata and coordinates into the new folder ``tmp``."""
+    import zarr
+
+    coords, variables = _layout(plan)
+    coords.to_zarr(str(tmp), mode="w-", zarr_format=2, consolidated=False)
+    group = zarr.open_group(str(tmp), mode="r+", zarr_format=2)
+    sizes = {**dict(coords.sizes)}
+    # float time series barely compress: a fast codec keeps the writes cheap
+    codec = Blosc(cname="lz4", clevel=1, shuffle=Blosc.SHUFFLE)
+    for name, dims, chunks, attrs in variables:
+        shape = tuple(sizes[d] for d in dims)
+        if name == "done":  # written as 0 (a fill value would read as NaN in xarray)
+            arr = group.create_array(name, shape=shape, chunks=chunks, dtype="uint8",
+                                     fill_value=None, compressors=None)
+            arr[...] = 0
+        else:  # never written until computed: reads as NaN
+            arr = group.create_array(name, shape=shape, chunks=chunks, dtype="float64",
+                                     fill_value=np.nan, compressors=codec)
+        arr.attrs.update({"_ARRAY_DIMENSIONS": list(dims), **attrs})
 
 
 def _check(path: Path, plan: SweepPlan) -> None:
@@ -250,10 +333,16 @@ def open_sweep(path: str | Path) -> xr.Dataset:
         ModelError: the path is not a sweep store.
     """
     p = Path(path)
+    if not str(path).strip():
+        raise ModelError("store", "empty path")
+    if not p.is_dir():
+        why = "not a folder" if p.exists() else "no such folder"
+        raise ModelError("store", f"{str(p)!r} is not a sweep store ({why})")
     try:
         ds = xr.open_zarr(str(p), zarr_format=2, consolidated=True)
-    except (OSError, ValueError, KeyError) as err:
-        raise ModelError("store", f"cannot open {str(p)!r} as a sweep store: {err}") from None
+    except Exception as err:  # zarr's own errors have no common base class
+        raise ModelError("store", f"cannot open {str(p)!r} as a sweep store: "
+                         f"{type(err).__name__}: {err}") from None
     if ds.attrs.get("qbattery_sweep") != 1:
         raise ModelError("store", f"{str(p)!r} is not a qbattery sweep store")
     return ds
