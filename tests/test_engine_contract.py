@@ -149,10 +149,10 @@ def test_progress_reaches_the_end() -> None:
 
 # -- layers ---------------------------------------------------------------------------------
 LAYERS = [
-    {"errors", "kinds", "model", "options", "_threads"},
+    {"errors", "validation", "envelopes", "kinds", "model", "options", "_threads"},
     {"terms", "observables"},
     {"hilbert", "solvers"},
-    {"result", "config", "api", "supermodes", "interop", "builders", "plotting", "progress"},
+    {"result", "config", "api", "supermodes", "interop", "builders", "plotting", "progress", "io"},
     {"sweeps", "figures"},
     {"cli", "__main__"},
 ]

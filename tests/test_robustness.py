@@ -108,12 +108,16 @@ def test_robustness_dataset_and_physics():
         if str(ds["static_status"].values[k]).startswith("ok"):
             np.testing.assert_allclose(ds["static_ergotropy"].values[k], nominal[None].repeat(3, 0),
                                        atol=1e-9)
-        if str(ds["temporal_status"].values[k]).startswith("ok"):
+        state = str(ds["temporal_status"].values[k])
+        if state.startswith("ok"):
+            # exact Gaussian rows to rounding; the qubit row (displaced frame, restarted at
+            # every held step with its own cutoff plan) to its truncation accuracy
+            tol = 1e-9 if "gaussian" in state else 5e-5
             np.testing.assert_allclose(ds["temporal_ergotropy"].values[k, :, ::1],
                                        np.interp(ds["ou_time"].values, ds["time"].values,
-                                                 nominal)[None].repeat(2, 0), atol=1e-9)
+                                                 nominal)[None].repeat(2, 0), atol=tol)
     status = dict(zip(ds["protocol"].values, ds["temporal_status"].values, strict=True))
-    assert status["catalyst_qubit"].startswith("not available")
+    assert status["catalyst_qubit"].startswith("ok: displaced")  # held noise as segments
 
     noisy = robustness(params, static=StaticNoise(0.03, samples=40, seed=1),
                        temporal=TemporalNoise(0.03, 20.0, realisations=6, seed=1),
@@ -149,3 +153,22 @@ def test_robustness_bad_input_and_cli(tmp_path, capsys):
                  "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--protocols: unknown protocol 'magic'; known: bare" in err
+
+
+@pytest.mark.slow
+def test_temporal_noise_on_the_qubit_catalyst() -> None:
+    """OU noise on g for the qubit catalyst (issue 14): the held noise runs as segments of
+    the displaced frame; a 10 % noise on g changes the charging speed by ~10 % at
+    g t = 20 (the dark mode stays resonant: no detuning loss), and a seed reproduces the
+    realisations exactly."""
+    params = ProtocolParams()
+    qubit = [protocol_named("catalyst_qubit")]
+    noise = TemporalNoise(0.02, 20.0, realisations=3, seed=5)
+    ds = robustness(params, temporal=noise, stop=100.0, points=101, protocols=qubit)
+    w = ds["temporal_ergotropy"].values[0]
+    nominal = float(ds["nominal_ergotropy"].values[0, -1])
+    assert str(ds["temporal_status"].values[0]).startswith("ok: displaced")
+    assert np.ptp(w[:, -1]) > 1e-4  # the realisations differ
+    assert abs(w[:, -1].mean() / nominal - 1) < 0.1
+    again = robustness(params, temporal=noise, stop=100.0, points=101, protocols=qubit)
+    np.testing.assert_array_equal(again["temporal_ergotropy"].values, w[None])

@@ -88,4 +88,4 @@ def _check_scales(model: Model, times: NDArray[np.float64], options: SolverOptio
         grid = TimeGrid.of(times)
     except ModelError as err:
         raise err.renamed("times") from None
-    check_scales(Simulation(model, grid, options), method=options.method)
+    check_scales(Simulation(model, grid, options), method=options.method, memory=False)

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from .errors import ModelError
-from .model import MAX_OCCUPATION, MAX_RATE, Bath, Coupling, Drive, Mode, Model, real_number
+from .model import MAX_OCCUPATION, MAX_RATE, Bath, Coupling, Drive, Mode, Model
+from .validation import real_number
 
 
 def _baths(rates: dict[tuple[str, str], float], n_th: float) -> tuple[Bath, ...]:

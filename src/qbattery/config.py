@@ -44,8 +44,9 @@ from typing import Any
 from .envelopes import Envelope
 from .errors import ModelError, QBatteryError
 from .kinds import mode_kind
-from .model import MAX_OCCUPATION, Bath, Coupling, Drive, Mode, Model, field_prefix
+from .model import MAX_OCCUPATION, Bath, Coupling, Drive, Mode, Model
 from .options import SolverOptions, TimeGrid
+from .validation import field_prefix
 
 #: Largest (fastest rate in the rotating frame) x stop: the exact Gaussian propagators
 #: keep phases to ~1e-6 rad below it.
@@ -171,7 +172,7 @@ def _fastest_rate(model: Model, *, damping: bool) -> tuple[float, str]:
     return max(rates, key=lambda r: r[0])
 
 
-def check_scales(sim: Simulation, *, method: str | None = None) -> None:
+def check_scales(sim: Simulation, *, method: str | None = None, memory: bool = True) -> None:
     """Refuse a run whose numbers would overflow, lose their precision or never finish.
 
     Checked (``t`` the stop time):
@@ -184,6 +185,9 @@ def check_scales(sim: Simulation, *, method: str | None = None) -> None:
     * modes x output times <= MAX_RESULT_VALUES;
     * density-matrix engines with ``cutoff = "auto"``: the Fock levels the thermal
       fluctuations need (see :func:`_check_thermal_levels`) fit within ``max_cutoff``.
+
+    With ``memory = False`` the fixed-cutoff memory check is left to the engines
+    (they refuse a space they cannot hold, naming its cutoffs).
 
     Raises:
         ModelError: naming the field that sets the limit.
@@ -204,7 +208,8 @@ def check_scales(sim: Simulation, *, method: str | None = None) -> None:
     density = _engine(sim, method) in ("fock", "displaced")
     if density:
         _check_thermal_levels(sim)
-        _check_fixed_dimension(sim)
+        if memory:
+            _check_fixed_dimension(sim)
     rate, what = _fastest_rate(model, damping=density)
     limit = MAX_PHASE_DENSITY if density else MAX_PHASE
     if rate * stop > limit:

@@ -11,6 +11,8 @@ envelope f is f(t) g (x y^dag + h.c.). Times are absolute, in units of 1/omega.
 - :class:`Table` ``(times, values, outside)``: piecewise linear through the points;
   outside [times[0], times[-1]] zero (``outside = "zero"``, the default) or the
   end values held (``outside = "hold"``).
+- :class:`Steps` ``(times, values, outside)``: piecewise constant, ``values[k]`` from
+  ``times[k]`` on (e.g. a noise realisation held for a step).
 
 Each envelope knows its breakpoints (where f or its derivative jumps, and for a
 Gaussian pulse its centre and +-6 widths, so that no adaptive step can jump over
@@ -21,7 +23,6 @@ restart there, and use exact propagators where every envelope is constant.
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -30,26 +31,22 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .errors import ModelError
+from .validation import real_number
 
-__all__ = ["ENVELOPES", "Envelope", "GaussianPulse", "Table", "Window", "envelope_from",
-           "gaussian_pulse", "table", "window"]
+__all__ = ["ENVELOPES", "Envelope", "GaussianPulse", "Steps", "Table", "Window",
+           "envelope_from", "gaussian_pulse", "steps", "table", "window"]
 
 #: How many widths on each side of a Gaussian pulse's centre are segment boundaries.
 GAUSSIAN_REACH = 6.0
 
 
+#: Largest time an envelope may name (units of 1/omega).
+MAX_TIME = 1e12
+
+
 def _finite(name: str, value: Any, *, minimum: float | None = None,
             positive: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ModelError(name, f"expected a real number, got {value!r}")
-    x = float(value)
-    if not math.isfinite(x):
-        raise ModelError(name, f"must be finite, got {value!r}")
-    if positive and x <= 0:
-        raise ModelError(name, f"must be > 0, got {value!r}")
-    if minimum is not None and x < minimum:
-        raise ModelError(name, f"must be >= {minimum:g}, got {value!r}")
-    return x
+    return real_number(name, value, minimum=minimum, positive=positive, magnitude=MAX_TIME)
 
 
 @dataclass(frozen=True)
@@ -210,12 +207,64 @@ class Table(Envelope):
         return float(np.max(np.abs(self.values)))
 
 
+@dataclass(frozen=True)
+class Steps(Envelope):
+    """Piecewise constant: ``values[k]`` on [times[k], times[k+1]) (the last value from
+    its time on); before times[0] zero (``outside = "zero"``) or values[0] (``"hold"``).
+    A noise realisation held for a step, a staircase of switches."""
+
+    times: tuple[float, ...]
+    values: tuple[float, ...]
+    outside: str = "zero"
+    kind: ClassVar[str] = "steps"
+
+    def __post_init__(self) -> None:
+        for name in ("times", "values"):
+            raw = getattr(self, name)
+            if not isinstance(raw, list | tuple | np.ndarray) or len(raw) < 1:
+                raise ModelError(name, f"expected a non-empty list of numbers, got {raw!r}")
+        times = tuple(_finite(f"times[{k}]", x) for k, x in enumerate(self.times))
+        values = tuple(_finite(f"values[{k}]", x) for k, x in enumerate(self.values))
+        if len(times) != len(values):
+            raise ModelError("values", f"expected {len(times)} values (one per time), "
+                             f"got {len(values)}")
+        if any(b <= a for a, b in itertools.pairwise(times)):
+            raise ModelError("times", "must be strictly increasing")
+        if self.outside not in ("zero", "hold"):
+            raise ModelError("outside", f"expected \"zero\" or \"hold\", got {self.outside!r}")
+        object.__setattr__(self, "times", times)
+        object.__setattr__(self, "values", values)
+
+    def __call__(self, t: ArrayLike) -> NDArray[np.float64]:
+        t = np.asarray(t, dtype=float)
+        k = np.searchsorted(self.times, t, side="right") - 1
+        before = self.values[0] if self.outside == "hold" else 0.0
+        vals = np.asarray(self.values)
+        return np.asarray(np.where(k < 0, before, vals[np.maximum(k, 0)]))
+
+    def breakpoints(self) -> tuple[float, ...]:
+        return self.times
+
+    @property
+    def piecewise_constant(self) -> bool:
+        return True
+
+    def constant_between(self, a: float, b: float) -> float | None:
+        return float(self(np.array([a]))[0])
+
+    @property
+    def peak(self) -> float:
+        return float(np.max(np.abs(self.values)))
+
+
 #: Envelope classes by their ``kind`` name in model files.
-ENVELOPES: dict[str, type[Envelope]] = {c.kind: c for c in (Window, GaussianPulse, Table)}
+ENVELOPES: dict[str, type[Envelope]] = {c.kind: c for c in (Window, GaussianPulse, Table,
+                                                             Steps)}
 
 window = Window
 gaussian_pulse = GaussianPulse
 table = Table
+steps = Steps
 
 
 def envelope_from(raw: Envelope | Mapping[str, Any] | None) -> Envelope | None:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ModelError
-from .model import real_number
+from .validation import real_number
 
 ON_TRUNCATION = ("error", "warn")
 

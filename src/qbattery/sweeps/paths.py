@@ -18,7 +18,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import ModelError
-from ..model import Model, field_prefix
+from ..model import Model
+from ..validation import field_prefix
 
 #: The numeric fields a sweep may vary, per section.
 FIELDS: dict[str, tuple[str, ...]] = {

@@ -30,9 +30,10 @@ from numpy.typing import NDArray
 from ..api import solve
 from ..builders import bare_model, catalytic_model
 from ..errors import ModelError, UnsupportedMethodError
-from ..model import MAX_OCCUPATION, MAX_RATE, Model, frequency_value, real_number
+from ..model import MAX_OCCUPATION, MAX_RATE, Model, frequency_value
 from ..options import MAX_STOP, MAX_TIME_POINTS
 from ..solvers import choose_method
+from ..validation import real_number
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

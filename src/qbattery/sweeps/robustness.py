@@ -22,6 +22,7 @@ reported as not available.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -31,11 +32,13 @@ import xarray as xr
 from numpy.typing import NDArray
 
 from ..api import solve
+from ..envelopes import Steps
 from ..errors import ModelError
-from ..model import Model, real_number
+from ..model import Model
 from ..observables import gaussian_ergotropy
 from ..solvers.gaussian import covariance, drift_matrix, first_moments
 from ..solvers.gaussian_batch import solve_batch
+from ..validation import real_number
 from . import protocols as _protocols
 from .paths import FieldPath, with_values
 from .protocols import COLORS, PROTOCOLS, Protocol, ProtocolParams, availability, window_times
@@ -252,6 +255,33 @@ def temporal_ergotropy(proto: Protocol, params: ProtocolParams, noise: TemporalN
     return out
 
 
+def temporal_density(proto: Protocol, params: ProtocolParams, noise: TemporalNoise,
+                     ou_t: NDArray[np.float64]) -> tuple[NDArray[np.float64] | None, str]:
+    """(realisations, ou_time) battery ergotropy of a nonlinear protocol (a qubit catalyst)
+    under OU noise on g, and a status: each realisation is one solve whose couplings
+    carry the held noise as a :class:`~qbattery.envelopes.Steps` envelope g(t) = g + x(t)
+    (the density-matrix engine restarts at every step, continuing its state)."""
+    if noise.target != "g":
+        return None, (f"not available: {noise.target} is a mode frequency, which has no "
+                      "time dependence (envelopes act on drives and couplings)")
+    x = noise.paths(ou_t.size - 1)
+    if np.any(params.g + x <= 0):
+        raise ModelError("--ou-std", f"the fluctuation takes g to {(params.g + x).min():.3g} "
+                         "<= 0; use a smaller std")
+    base = proto.model(params)
+    b = _battery(base)
+    out = np.empty((noise.realisations, ou_t.size))
+    method = ""
+    for r in range(noise.realisations):
+        env = Steps(tuple(ou_t[:-1]), tuple(1.0 + x[r] / params.g), outside="hold")
+        model = dataclasses.replace(base, couplings=tuple(
+            dataclasses.replace(c, envelope=env) for c in base.couplings))
+        res = solve(model, ou_t)
+        out[r] = res.ergotropy[b]
+        method = res.method
+    return out, f"ok: {method}, the held noise as a steps envelope (segments)"
+
+
 def robustness(params: ProtocolParams, *, static: StaticNoise | None = None,
                temporal: TemporalNoise | None = None, stop: float = 200.0,
                points: int = 401, protocols: Sequence[Protocol] = PROTOCOLS) -> xr.Dataset:
@@ -305,8 +335,11 @@ def robustness(params: ProtocolParams, *, static: StaticNoise | None = None,
             if status[k].startswith("unavailable"):
                 tstatus.append(status[k])
             elif proto.model(params).has_qubit:
-                tstatus.append("not available: piecewise-constant fluctuations need an "
-                               "engine that propagates a given state (oscillators only)")
+                res, note = temporal_density(proto, params, temporal, ou_t)
+                tstatus.append(note)
+                if res is not None:
+                    w[k] = res
+                continue
             else:
                 res = temporal_ergotropy(proto, params, temporal, n_steps)
                 if res is None:
@@ -327,7 +360,8 @@ def robustness(params: ProtocolParams, *, static: StaticNoise | None = None,
 
 
 def _stats(w: NDArray[np.float64]) -> tuple[float, float, float, float]:
-    """Mean and std of the final and of the maximum ergotropy over samples (axis 0)."""
+    """Mean and std of the final and of the maximum ergotropy over samples (axis 0);
+    the statistical error of a mean is std / sqrt(samples)."""
     final, best = w[:, -1], np.max(w, axis=-1)
     return float(final.mean()), float(final.std()), float(best.mean()), float(best.std())
 
@@ -345,7 +379,7 @@ def robustness_table(ds: xr.Dataset) -> str:
                lambda: f"OU noise on {ds.attrs['ou_target']}: std {ds.attrs['ou_std']:g}, "
                        f"tau {ds.attrs['ou_correlation_time']:g}, step {ds.attrs['ou_step']:g}, "
                        f"{ds.sizes.get('realisation', 0)} realisations, "
-                       f"seed {ds.attrs['ou_seed']}")]
+                       f"seed {ds.attrs['ou_seed']}; the error of a mean is std/sqrt(n)")]
     for var, stat_var, title in blocks:
         if var not in ds:
             continue
