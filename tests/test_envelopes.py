@@ -225,3 +225,45 @@ def test_displaced_frame_runs_sharp_switches_in_segments() -> None:
     np.testing.assert_allclose(d.energy, f.energy, atol=2e-6)
     np.testing.assert_allclose(d.ergotropy, f.ergotropy, atol=2e-6)
     assert np.ptp(d.energy[2, t >= 9.0]) < 1e-9  # the disconnected battery keeps its energy
+
+
+def test_compare_storage_phase_equals_a_switched_drive() -> None:
+    """``compare --store``: the storage phase (a continued run with the drive at zero)
+    equals one run with the drive switched off by a window envelope."""
+    from qbattery.sweeps.protocols import ProtocolParams, compare, compare_table, protocol_named
+
+    protocols = [protocol_named("bare_global"), protocol_named("catalyst_oscillator")]
+    params = ProtocolParams()
+    ds = compare(params, stop=60.0, points=61, protocols=protocols, store=60.0)
+    for k, proto in enumerate(protocols):
+        model = proto.model(params)
+        switched = dataclasses.replace(model, drives=tuple(
+            dataclasses.replace(d, envelope=Window(0.0, 60.0)) for d in model.drives))
+        ref = qb.solve(switched, ds["storage_time"].values)
+        np.testing.assert_allclose(ds["storage_ergotropy"].values[k],
+                                   ref.ergotropy[model.index("battery")], rtol=1e-9, atol=1e-12)
+    assert np.all(ds["kept_fraction"].values < 0.5)  # connected batteries discharge
+    assert "kept" in compare_table(ds)
+
+
+def test_modes_describes_each_constant_segment() -> None:
+    """``qbattery modes``: the model on each segment (switches make it piecewise constant)."""
+    from qbattery.supermodes import constant_segments, supermodes
+
+    m = qb.catalytic_model(0.2, 0.2, 0.1, 0.05)
+    model = dataclasses.replace(
+        m, drives=(dataclasses.replace(m.drives[0], envelope=Window(0.0, 100.0, 10.0)),),
+        couplings=(m.couplings[0], dataclasses.replace(m.couplings[1],
+                                                       envelope=Window(0.0, 150.0))))
+    segs = constant_segments(model)
+    assert [(a, b) for a, b, _ in segs] == [(0.0, 10.0), (10.0, 90.0), (90.0, 100.0),
+                                            (100.0, 150.0), (150.0, float("inf"))]
+    assert segs[0][2] is None and segs[2][2] is None  # ramps
+    on, off, apart = segs[1][2], segs[3][2], segs[4][2]
+    assert on is not None and off is not None and apart is not None
+    assert on.drives[0].amplitude == 0.1 and off.drives[0].amplitude == 0.0
+    assert apart.couplings[1].strength == 0.0
+    s = supermodes(apart)  # battery disconnected: the dark mode is the battery alone
+    assert s.dark is not None
+    np.testing.assert_allclose(np.abs(s.dark[:, 0]), [0.0, 0.0, 1.0], atol=1e-12)
+    assert constant_segments(m) == [(0.0, float("inf"), m)]

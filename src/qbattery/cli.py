@@ -124,10 +124,19 @@ def _configure_modes(p: argparse.ArgumentParser) -> None:
          _configure_modes)
 def _modes(args: argparse.Namespace) -> int:
     from .config import load_toml
-    from .supermodes import supermodes
+    from .supermodes import constant_segments, supermodes
 
     sim = load_toml(args.model)
-    print(supermodes(sim.model, catalyst=args.catalyst).table())
+    segments = constant_segments(sim.model)
+    if len(segments) == 1:
+        print(supermodes(sim.model, catalyst=args.catalyst).table())
+        return 0
+    for a, b, model in segments:  # envelopes: the model as it is on each segment
+        print(f"== t in [{a:g}, {b:g}): ", end="")
+        if model is None:
+            print("an envelope varies here (ramp or pulse); no constant normal modes\n")
+        else:
+            print("\n" + supermodes(model, catalyst=args.catalyst).table() + "\n")
     return 0
 
 

@@ -23,13 +23,15 @@ at omega, so a drive at omega is resonant with C_- whatever the g_i are.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import itertools
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from .errors import ModelError
-from .model import Model
+from .model import Coupling, Drive, Model
 from .terms import compile_model
 
 
@@ -165,19 +167,7 @@ def supermodes(model: Model, *, catalyst: str | None = None) -> Supermodes:
             bright = g / big_g
             # dark space: orthonormal complement of bright within the non-catalyst modes,
             # rotated so that column 0 carries all of the drive's dark component.
-            proj = np.zeros((n, len(others)))
-            proj[others, range(len(others))] = 1.0
-            drive_dark = drive - bright * (bright @ drive)
-            drive_dark[q] = 0.0
-            seeds = [bright]
-            drive_norm = float(np.linalg.norm(drive))
-            if float(np.linalg.norm(drive_dark)) > 1e-14 * max(drive_norm, 1e-300):
-                seeds.append(drive_dark / np.linalg.norm(drive_dark))
-            full, _ = np.linalg.qr(np.column_stack([*seeds, proj]))
-            full = full[:, :len(others)]
-            for k, s in enumerate(seeds):  # QR may flip signs of the seed columns
-                full[:, k] *= 1.0 if full[:, k] @ s >= 0 else -1.0
-            dark = full[:, 1:]
+            dark = _dark_modes(bright, drive, others, n)
             bright_w = float(bright @ drive)
             dark_w = dark.T @ drive
             mdark = dark.T @ M @ dark
@@ -192,3 +182,53 @@ def supermodes(model: Model, *, catalyst: str | None = None) -> Supermodes:
         dark_frequencies=dark_f, dark_leakage=leak,
         drive_frequencies=tuple(d.frequency for d in model.drives),
     )
+
+
+def _dark_modes(bright: NDArray[np.float64], drive: NDArray[np.float64], others: list[int],
+                n: int) -> NDArray[np.float64]:
+    """Orthonormal complement of ``bright`` within the non-catalyst modes ``others``,
+    rotated so that column 0 carries all of the drive's dark component (when it has one).
+
+    Built in the k = len(others) dimensional space: the right singular vectors of the
+    bright row give the complement exactly (no rank-deficient QR), then a full-rank QR
+    of [c, 1] puts the drive's dark direction c first."""
+    b = bright[others]
+    comp = np.linalg.svd(b[None, :])[2][1:].T  # (k, k - 1)
+    c = comp.T @ drive[others]
+    if comp.shape[1] and float(np.linalg.norm(c)) > 1e-14 * max(float(np.linalg.norm(drive)),
+                                                                 1e-300):
+        rot, _ = np.linalg.qr(np.column_stack([c / np.linalg.norm(c), np.eye(c.size)]))
+        rot[:, 0] *= 1.0 if rot[:, 0] @ c >= 0 else -1.0
+        comp = comp @ rot
+    dark = np.zeros((n, comp.shape[1]))
+    dark[others] = comp
+    return dark
+
+
+def constant_segments(model: Model) -> list[tuple[float, float, Model | None]]:
+    """The model as it is on each segment between its envelopes' breakpoints (from t = 0
+    on): ``(start, stop, model)`` with every envelope replaced by its constant value, or
+    ``None`` where an envelope varies (a ramp, a pulse). A model without envelopes is one
+    segment [0, inf)."""
+    items: list[Drive | Coupling] = [*model.drives, *model.couplings]
+    points = sorted({b for d in items if d.envelope is not None
+                     for b in d.envelope.breakpoints() if b > 0})
+    edges = [0.0, *points, float("inf")]
+    out: list[tuple[float, float, Model | None]] = []
+    for a, b in itertools.pairwise(edges):
+        probe = b if np.isfinite(b) else a + 1.0  # beyond the last breakpoint: constant
+
+        def fixed(item: Any, field: str, a: float = a, probe: float = probe) -> Any:
+            if item.envelope is None:
+                return item
+            c = item.envelope.constant_between(a, probe)
+            return None if c is None else replace(item, envelope=None,
+                                                  **{field: c * getattr(item, field)})
+
+        drives = [fixed(d, "amplitude") for d in model.drives]
+        couplings = [fixed(c, "strength") for c in model.couplings]
+        if any(x is None for x in (*drives, *couplings)):
+            out.append((a, b, None))
+        else:
+            out.append((a, b, replace(model, drives=tuple(drives), couplings=tuple(couplings))))
+    return out

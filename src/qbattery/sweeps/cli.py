@@ -175,14 +175,20 @@ def _save(ds: xr.Dataset, draw: Callable[[xr.Dataset, Figure], None],
     return f"wrote {png} and {nc}"
 
 
+def _configure_compare(p: argparse.ArgumentParser) -> None:
+    _physics(p)
+    p.add_argument("--store", type=float, default=0.0, help="storage phase: switch the drive "
+                   "off at --stop and follow the battery for this long (default 0: none)")
+
+
 @command("compare", "compare charging protocols (bare at ω and ω+g, oscillator and qubit "
-         "catalysts) on one set of parameters", _physics)
+         "catalysts) on one set of parameters", _configure_compare)
 def _compare(args: argparse.Namespace) -> int:
     from .protocols import compare, compare_table, draw_compare
 
     files = _outputs(args.out)
     ds = compare(_params(args), stop=args.stop, points=args.points,
-                 protocols=_protocols(args))
+                 protocols=_protocols(args), store=args.store)
     print(compare_table(ds))
     print(_save(ds, draw_compare, files, (6.4, 5.6)))
     return 0

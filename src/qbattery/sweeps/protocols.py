@@ -19,6 +19,7 @@ when no registered engine can solve them they are reported as unavailable.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -157,20 +158,26 @@ def check_protocols(params: ProtocolParams, protocols: Sequence[Protocol], stop:
 
 
 def compare(params: ProtocolParams, *, stop: float = 200.0, points: int = 401,
-            protocols: Sequence[Protocol] = PROTOCOLS) -> xr.Dataset:
-    """Solve every protocol on [0, stop] and summarise it.
+            protocols: Sequence[Protocol] = PROTOCOLS, store: float = 0.0) -> xr.Dataset:
+    """Solve every protocol on [0, stop] and summarise it; with ``store`` > 0 the drive is
+    switched off at ``stop`` and the battery followed for ``store`` more (the storage phase).
 
     Returns:
         Dataset over (protocol, time): ``battery_energy``, ``battery_ergotropy``,
         ``catalyst_energy`` (NaN without a catalyst); per protocol: final and
         maximum energy and ergotropy (and when), average power E_B(stop)/stop,
         the best average power max_t E_B(t)/t (and when), the catalyst's largest
-        energy; ``status`` says which engine solved it or why it was skipped.
+        energy; ``status`` says which engine solved it or why it was skipped. With a
+        storage phase: ``storage_ergotropy`` (protocol, storage_time) after the switch-off,
+        ``stored_ergotropy`` W_B(stop + store) and ``kept_fraction`` W_B(stop + store) / W_B(stop).
     """
     t = window_times(stop, points)
     check_protocols(params, protocols, stop, points)
+    store = real_number("--store", store, minimum=0.0, magnitude=MAX_STOP)
+    ts = np.linspace(stop, stop + store, max(2, points // 2)) if store > 0 else None
     P = len(protocols)
     eb, wb, ec = (np.full((P, t.size), np.nan) for _ in range(3))
+    ws = np.full((P, 0 if ts is None else ts.size), np.nan)
     status = []
     for k, proto in enumerate(protocols):
         model = proto.model(params)
@@ -183,7 +190,22 @@ def compare(params: ProtocolParams, *, stop: float = 200.0, points: int = 401,
         eb[k], wb[k] = res.energy[b], res.ergotropy[b]
         if proto.catalyst is not None:
             ec[k] = res.energy[model.index("catalyst")]
-    return summarise(t, eb, wb, ec, protocols, status, params)
+        if ts is not None:  # the drive off from ``stop`` on, continuing the state
+            off = dataclasses.replace(model, drives=tuple(
+                dataclasses.replace(d, amplitude=0.0) for d in model.drives))
+            ws[k] = solve(off, ts, initial_state=res.final_state).ergotropy[b]
+    ds = summarise(t, eb, wb, ec, protocols, status, params)
+    if ts is not None:
+        ds = ds.assign_coords(storage_time=("storage_time", ts, {"units": "1/omega"}))
+        ds["storage_ergotropy"] = (("protocol", "storage_time"), ws,
+                                   {"long_name": "W_B after the drive is switched off"})
+        ds["stored_ergotropy"] = (("protocol",), ws[:, -1],
+                                  {"long_name": f"W_B after storing for {store:g}"})
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ds["kept_fraction"] = (("protocol",), ws[:, -1] / wb[:, -1],
+                                   {"long_name": "W_B(stop + store) / W_B(stop)"})
+        ds.attrs["store"] = store
+    return ds
 
 
 def _max(data: NDArray[np.float64], t: NDArray[np.float64]
@@ -248,6 +270,16 @@ def compare_table(ds: xr.Dataset) -> str:
                     f"{f('final_ergotropy'):>10}{f('max_ergotropy'):>10}"
                     f"{f('average_power'):>10}{f('max_average_power'):>11}"
                     f"{f('max_catalyst_energy'):>10}")
+    if "stored_ergotropy" in ds:
+        rows += ["", f"storage: drive off at t = {float(ds['time'][-1]):g}, battery followed "
+                 f"for {ds.attrs['store']:g} more",
+                 f"{'protocol':<22}{'W_B(switch)':>12}{'W_B(stored)':>12}{'kept':>8}"]
+        for k, name in enumerate(ds["protocol"].values):
+            w0, w1 = float(ds["final_ergotropy"].values[k]), float(ds["stored_ergotropy"][k])
+            if np.isnan(w1):
+                continue
+            rows.append(f"{name:<22}{w0:>12.4g}{w1:>12.4g}"
+                        f"{float(ds['kept_fraction'].values[k]):>8.1%}")
     return "\n".join(rows)
 
 
