@@ -12,6 +12,7 @@ from numpy.typing import NDArray
 
 from . import __version__
 from .config import Simulation, SolverOptions, TimeGrid, dumps_toml
+from .merit_data import add_to_dataset
 from .model import Model
 
 #: Extra solver data: name -> (dimension names, array).
@@ -150,7 +151,7 @@ class Result:
                 value = int(value)
             if isinstance(value, int | float | str):
                 attrs[key] = value
-        return xr.Dataset(data, coords=coords, attrs=attrs)
+        return add_to_dataset(xr.Dataset(data, coords=coords, attrs=attrs))
 
     def to_netcdf(self, path: str | Path) -> None:
         """Write :meth:`to_xarray` to a NetCDF file."""

@@ -57,6 +57,7 @@ from ..hilbert import (
 )
 from ..hilbert.states import initial_state
 from ..hilbert.truncation import SAFETY
+from ..merit_data import FigureRecorder  # figures of merit (merit issue)
 from ..model import Model
 from ..options import SolverOptions
 from ..result import Extra, SolverOutput
@@ -167,6 +168,7 @@ def _run(model: Model, times: NDArray[np.float64], options: SolverOptions) -> So
     tail = np.zeros((n_modes, n_t))
     cutoff_used = np.zeros((n_modes, n_t), dtype=int)
     catalyst: dict[str, NDArray[np.float64]] = {}
+    figures = FigureRecorder(model, n_t)  # merit
     freq = np.array([m.frequency for m in model.modes])
     pairs_idx = [(model.index(c.between[0]), model.index(c.between[1])) for c in model.couplings]
     tol = options.truncation_tol
@@ -202,6 +204,7 @@ def _run(model: Model, times: NDArray[np.float64], options: SolverOptions) -> So
         for p, (i, j) in enumerate(pairs_idx):
             coh[p, k] = c[p] + np.conj(a[j]) * x[i] + a[i] * np.conj(x[j]) + np.conj(a[j]) * a[i]
         disp[:, k] = a
+        figures.record(k, rho, space.dims, erg[:, k], a)  # merit: lab frame D(a) rho D(a)^dag
         cutoff_used[:, k] = space.dims
         if CATALYST in model.names:
             q = model.index(CATALYST)
@@ -266,6 +269,7 @@ def _run(model: Model, times: NDArray[np.float64], options: SolverOptions) -> So
         "tail": (("mode", "time"), tail),
     }
     extra.update({name: (("time",), values) for name, values in catalyst.items()})
+    extra.update(figures.extra())  # merit
     stats["cutoffs"] = ", ".join(f"{n}={d}" for n, d in cutoffs.items())
     return SolverOutput(occupation=occ, amplitude=amp, pair_coherence=coh, ergotropy=erg,
                         extra=extra, stats={"hilbert_dimension": space.size, **stats})

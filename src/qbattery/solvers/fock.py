@@ -50,6 +50,7 @@ from ..hilbert import (
     stable_step,
     tails,
 )
+from ..merit_data import FigureRecorder  # figures of merit (merit issue)
 from ..model import Model
 from ..options import SolverOptions
 from ..result import Extra, SolverOutput
@@ -105,6 +106,7 @@ def solve_on_space(model: Model, space: FockSpace, times: NDArray[np.float64],
     erg = np.zeros((n_modes, n_t))
     tail = np.zeros((n_modes, n_t))
     catalyst: dict[str, NDArray[np.float64]] = {}
+    figures = FigureRecorder(model, n_t)  # merit
 
     def fun(t: float, y: NDArray[np.complex128]) -> NDArray[np.complex128]:
         rho = np.ascontiguousarray(y).reshape(dim, dim)
@@ -121,6 +123,7 @@ def solve_on_space(model: Model, space: FockSpace, times: NDArray[np.float64],
         tail[:, k] = tails(populations, space)
         monitor.check(t, populations)
         occ[:, k], amp[:, k], coh[:, k], erg[:, k] = mode_observables(rho, space, model, pairs)
+        figures.record(k, rho, space.dims, erg[:, k])  # merit
         if CATALYST in model.names:
             for name, value in catalyst_observables(rho, space, model, catalyst=CATALYST).items():
                 catalyst.setdefault(name, np.zeros(n_t))[k] = value
@@ -140,6 +143,7 @@ def solve_on_space(model: Model, space: FockSpace, times: NDArray[np.float64],
         "tail": (("mode", "time"), tail),
     }
     extra.update({name: (("time",), values) for name, values in catalyst.items()})
+    extra.update(figures.extra())  # merit
     return SolverOutput(occupation=occ, amplitude=amp, pair_coherence=coh, ergotropy=erg,
                         extra=extra, stats={"hilbert_dimension": dim, **stats})
 

@@ -40,6 +40,7 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from .._threads import blas_threads_for
+from ..merit_data import gaussian_extra  # figures of merit (merit issue)
 from ..model import Model
 from ..observables import gaussian_ergotropy
 from ..options import SolverOptions
@@ -203,6 +204,7 @@ def _run(model: Model, times: NDArray[np.float64], options: SolverOptions) -> So
         fluct = np.zeros((n, times.size))
         cross = np.zeros((len(model.couplings), times.size), dtype=complex)
         pairs = [(model.index(c.between[0]), model.index(c.between[1])) for c in model.couplings]
+        Cr = None  # merit: the reduced covariance, None when C = 0
         if np.any(noise > 0) or np.any(occ0 > 0):
             Cr = covariance(Ar, (QH * noise) @ Q, (QH * occ0) @ Q, times)
             QC = np.einsum("im,tmn->tin", Q, Cr)
@@ -217,7 +219,8 @@ def _run(model: Model, times: NDArray[np.float64], options: SolverOptions) -> So
         amplitude=alpha,
         pair_coherence=cross,
         ergotropy=gaussian_ergotropy(freq[:, None], alpha, fluct),
-        extra={"fluctuation": (("mode", "time"), fluct)},
+        extra={"fluctuation": (("mode", "time"), fluct),
+               **gaussian_extra(model, alpha, fluct, Q, Cr)},  # merit
         stats={"subspace_dimension": dim},
     )
 
