@@ -156,8 +156,8 @@ def displaced_thermal_distribution(alpha: ArrayLike, n: ArrayLike, *,
     nb = np.broadcast_to(np.atleast_1d(np.asarray(n, dtype=float)), a2.shape).astype(float)
     r, s = nb / (1 + nb), a2 / (1 + nb) ** 2
     log0 = -a2 / (1 + nb) - np.log1p(nb)
-    mean, var = a2 + nb, nb * (1 + nb) + a2 * (1 + 2 * nb)
-    kmax = int(np.max(mean + 40 * np.sqrt(var + 1))) + 40
+    _, _, _, mean, half = _moments(alpha, n, 0.0)
+    kmax = int(np.max(mean + half)) + 40
     logs = np.zeros(a2.shape)
     prev, cur = np.zeros(a2.shape), np.ones(a2.shape)
     rows = [np.exp(log0)]
@@ -178,7 +178,8 @@ def displaced_thermal_distribution(alpha: ArrayLike, n: ArrayLike, *,
     return np.asarray(np.stack(rows, axis=-1))
 
 
-def _char_function(alpha: Array, n: Array, m: Array, theta: Array) -> NDArray[np.complex128]:
+def _char_function(alpha: NDArray[np.complex128], n: Array, m: NDArray[np.complex128],
+                   theta: Array) -> NDArray[np.complex128]:
     r"""chi(theta) = tr(rho e^{i theta a^dag a}) of single-mode Gaussian states (rows).
 
     With the Weyl symbol of tau^{n}, (2/(1+tau)) exp(-((1-tau)/(1+tau))(q^2+p^2)), and the
@@ -193,41 +194,73 @@ def _char_function(alpha: Array, n: Array, m: Array, theta: Array) -> NDArray[np
     vpp = nn + 0.5 - mm.real
     vqp = mm.imag
     tau = np.exp(1j * theta)[None, :]
+    one_minus = -np.expm1(1j * theta)[None, :]  # 1 - tau without cancellation at small theta
     s, det = vqq + vpp, vqq * vpp - vqp**2
     c0, c1, c2 = 1 + 2 * s + 4 * det, 2 - 8 * det, 1 - 2 * s + 4 * det
     b, q = c1 / c0, c2 / c0
     disc = np.sqrt((b**2 - 4 * q).astype(complex))
     u1, u2 = (-b + disc) / 2, (-b - disc) / 2
     sqrt_det = np.sqrt(c0) * np.exp(0.5 * (np.log(1 - u1 * tau) + np.log(1 - u2 * tau)))
-    m11 = (1 + tau) + 2 * (1 - tau) * vqq
-    m22 = (1 + tau) + 2 * (1 - tau) * vpp
-    m12 = 2 * (1 - tau) * vqp
+    m11 = (1 + tau) + 2 * one_minus * vqq
+    m22 = (1 + tau) + 2 * one_minus * vpp
+    m12 = 2 * one_minus * vqp
     quad = (d[0] ** 2 * m22 - 2 * d[0] * d[1] * m12 + d[1] ** 2 * m11) / (m11 * m22 - m12**2)
-    return np.asarray(2.0 / sqrt_det * np.exp(-(1 - tau) * quad))
+    return np.asarray(2.0 / sqrt_det * np.exp(-one_minus * quad))
+
+
+#: Largest number of levels the Laguerre recursion runs through (beyond: windowed FFT).
+RECURSION_LEVELS = 4096
+#: Largest work array (rows x levels) of the FFT, in elements (rows are done in chunks).
+FFT_ELEMENTS = 2**22
+
+
+def _moments(alpha: ArrayLike, n: ArrayLike, m: ArrayLike
+             ) -> tuple[NDArray[np.complex128], Array, NDArray[np.complex128], Array, Array]:
+    """(alpha, n, m) as flat arrays, the mean photon number and the half-width of a window
+    holding all but ~1e-14 of the mass: 12 std (Gaussian core) + 32 (n + |m| + 1) (the
+    geometric tail of thermal / squeezed fluctuations, e^-32)."""
+    a = np.atleast_1d(np.asarray(alpha, dtype=complex)).ravel()
+    nb = np.broadcast_to(np.asarray(n, dtype=float), a.shape).astype(float)
+    mm = np.broadcast_to(np.asarray(m, dtype=complex), a.shape).astype(complex)
+    a2 = np.abs(a) ** 2
+    var = nb * (nb + 1) + np.abs(mm) ** 2 + a2 * (2 * nb + 1) + 2 * np.real(np.conj(a) ** 2 * mm)
+    half = 12 * np.sqrt(np.maximum(var, 0.0)) + 32 * (nb + np.abs(mm) + 1)
+    return a, nb, mm, a2 + nb, half
 
 
 def gaussian_distribution(alpha: ArrayLike, n: ArrayLike, m: ArrayLike = 0.0, *,
-                          tol: float = DIST_TOL) -> Array:
-    """Fock distribution of single-mode Gaussian states (rows), any m = <da da>.
+                          tol: float = DIST_TOL) -> tuple[Array, NDArray[np.int_]]:
+    """Photon-number distribution of single-mode Gaussian states (rows), any m = <da da>.
 
-    p_k = (1/K) sum_j chi(2 pi j/K) e^{-2 pi i jk/K} (an FFT of the exact characteristic
-    function of n, :func:`_char_function`); the aliasing error is the mass beyond K,
-    K chosen as mean + 40 std + 64 (mass beyond <= tol by a Chebyshev-type margin, and
-    checked: the returned rows sum to 1 within 1e-12). Rounding: ~1e-16 per entry.
-    For m = 0 :func:`displaced_thermal_distribution` is used instead (exact recursion).
+    Returns (p, offset): p[r, j] = P(n = offset[r] + j) on a window that holds all but
+    <= ``tol`` of the mass. Small means with m = 0: :func:`displaced_thermal_distribution`
+    (offset 0). Otherwise an FFT of the exact characteristic function (:func:`_char_function`):
+    p_{k0+j} = (1/K) sum_l chi(theta_l) e^{-i theta_l (k0+j)}, theta_l = 2 pi l/K, on the
+    window [k0, k0 + K) = mean -+ (12 std + 32 (n + |m| + 1)) (+ 64 levels); the aliasing
+    error is the mass outside the window (~1e-14), rounding ~1e-16 per entry.
     """
-    a = np.atleast_1d(np.asarray(alpha, dtype=complex))
-    nb = np.broadcast_to(np.asarray(n, dtype=float), a.shape).astype(float)
-    mm = np.broadcast_to(np.asarray(m, dtype=complex), a.shape).astype(complex)
-    if not np.any(mm):
-        return displaced_thermal_distribution(a, nb, tol=tol)
-    a2 = np.abs(a) ** 2
-    var = nb * (nb + 1) + np.abs(mm) ** 2 + a2 * (2 * nb + 1) + 2 * np.real(np.conj(a) ** 2 * mm)
-    size = int(np.max(a2 + nb + 40 * np.sqrt(var + 1))) + 64
-    size += 1 - size % 2  # odd
-    chi = _char_function(a, nb, mm, 2 * np.pi * np.arange(size) / size)
-    p = np.clip(np.real(np.fft.fft(chi, axis=-1)) / size, 0.0, None)
-    return np.asarray(p)
+    a, nb, mm, mean, half = _moments(alpha, n, m)
+    if not np.any(mm) and float(np.max(mean + half)) + 40 <= RECURSION_LEVELS:
+        p = displaced_thermal_distribution(a, nb, tol=tol)
+        return p, np.zeros(a.size, dtype=int)
+    offset = np.maximum(0, np.floor(mean - half)).astype(int)
+    size = int(np.max(mean + half - offset)) + 64
+    size += 1 - size % 2  # odd: theta = pi is not on the grid
+    theta = 2 * np.pi * np.arange(size) / size
+    p = np.zeros((a.size, size))
+    rows = max(1, FFT_ELEMENTS // size)
+    for lo in range(0, a.size, rows):
+        sl = slice(lo, lo + rows)
+        chi = _char_function(a[sl], nb[sl], mm[sl], theta)
+        chi *= np.exp(-1j * np.outer(offset[sl], theta))
+        p[sl] = np.clip(np.real(np.fft.fft(chi, axis=-1)) / size, 0.0, None)
+    return p, offset
+
+
+def passive_levels(p: Array) -> Array:
+    """sum_j j p_j^desc per row: the passive state's mean level (offsets do not matter)."""
+    rows = np.sort(p, axis=-1)[..., ::-1]
+    return np.asarray(rows @ np.arange(p.shape[-1], dtype=float))
 
 
 def gaussian_energy_variance(frequency: ArrayLike, alpha: ArrayLike, n: ArrayLike,
@@ -242,29 +275,36 @@ def gaussian_energy_variance(frequency: ArrayLike, alpha: ArrayLike, n: ArrayLik
     return np.asarray(w**2 * var, dtype=float)
 
 
-def gaussian_local_figures(frequency: float, alpha: ArrayLike, n: ArrayLike,
+def gaussian_local_figures(frequency: ArrayLike, alpha: ArrayLike, n: ArrayLike,
                            m: ArrayLike = 0.0, *, tol: float = DIST_TOL) -> dict[str, Array]:
     """Figures of single-mode Gaussian states from their moments, vectorised over states.
 
     W = omega (|alpha|^2 + n - nu + 1/2), nu = sqrt((n + 1/2)^2 - |m|^2);
-    W_inc = E - omega sum_k p_k^desc k with p the Fock distribution
-    (:func:`gaussian_distribution`, dropped mass <= ``tol``), W_coh = W - W_inc;
-    Var(H) from :func:`gaussian_energy_variance`. Units of omega (energies), omega^2 (variance).
+    W_inc = E - omega sum_j j p_j^desc with p the photon-number distribution
+    (:func:`gaussian_distribution`, dropped mass <= ``tol``; only the sorted values
+    matter, so a window away from n = 0 serves), W_coh = W - W_inc;
+    Var(H) from :func:`gaussian_energy_variance`. ``frequency`` broadcasts against
+    ``alpha``. Units of omega (energies), omega^2 (variance).
     """
     a = np.atleast_1d(np.asarray(alpha, dtype=complex))
+    w = np.broadcast_to(np.asarray(frequency, dtype=float), a.shape)
     nb = np.broadcast_to(np.asarray(n, dtype=float), a.shape)
     mm = np.broadcast_to(np.asarray(m, dtype=complex), a.shape)
-    energy = frequency * (np.abs(a) ** 2 + nb)
+    energy = w * (np.abs(a) ** 2 + nb)
     nu = np.sqrt(np.maximum((nb + 0.5) ** 2 - np.abs(mm) ** 2, 0.25))
-    w = frequency * (np.abs(a) ** 2 + nb - nu + 0.5)
-    p = gaussian_distribution(a.ravel(), nb.ravel(), mm.ravel(), tol=tol)
-    k = np.arange(p.shape[-1], dtype=float)
-    passive = np.sort(p, axis=-1)[:, ::-1] @ k
-    w_inc = np.clip(energy.ravel() - frequency * passive, 0.0, None).reshape(a.shape)
-    return {"energy": energy, "ergotropy": w,
-            "incoherent_ergotropy": np.minimum(w_inc, w),
-            "coherent_ergotropy": np.clip(w - w_inc, 0.0, None),
-            "energy_variance": gaussian_energy_variance(frequency, a, nb, mm)}
+    erg = w * (np.abs(a) ** 2 + nb - nu + 0.5)
+    flat = a.ravel(), nb.ravel(), mm.ravel()
+    _, _, _, mean, half = _moments(*flat)
+    rows = max(1, FFT_ELEMENTS // int(min(np.max(mean + half) + 64, RECURSION_LEVELS)))
+    passive = np.zeros(a.size)
+    for lo in range(0, a.size, rows):
+        sl = slice(lo, lo + rows)
+        passive[sl] = passive_levels(gaussian_distribution(*(x[sl] for x in flat), tol=tol)[0])
+    w_inc = np.clip(energy - w * passive.reshape(a.shape), 0.0, None)
+    return {"energy": energy, "ergotropy": erg,
+            "incoherent_ergotropy": np.minimum(w_inc, erg),
+            "coherent_ergotropy": np.clip(erg - w_inc, 0.0, None),
+            "energy_variance": gaussian_energy_variance(w, a, nb, mm)}
 
 
 def symplectic_eigenvalues(cov: NDArray[Any], anomalous: NDArray[Any] | None = None) -> Array:

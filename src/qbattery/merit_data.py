@@ -9,7 +9,8 @@ Engine hooks (one call site per engine; all the physics is in :mod:`qbattery.mer
 
 Both give ``incoherent_ergotropy``, ``coherent_ergotropy`` and ``energy_variance``
 (mode, time); the Gaussian engine adds ``collective_ergotropy`` and
-``collective_gaussian_ergotropy`` (time) when the model has two or more battery modes.
+``collective_gaussian_ergotropy`` (time) when the model has 2 to 6
+(``COLLECTIVE_MAX_CELLS``) battery modes.
 
 Derived from what every Result has (:func:`add_to_dataset`), ``time`` in 1/omega:
 
@@ -41,6 +42,9 @@ from .observables import partial_trace
 
 __all__ = ["FigureRecorder", "add_to_dataset", "cumulative_integral", "derivative",
            "gaussian_extra"]
+
+#: Most battery modes whose collective ergotropy the Gaussian engine reports.
+COLLECTIVE_MAX_CELLS = 6
 
 Array = NDArray[np.float64]
 Extra = dict[str, tuple[tuple[str, ...], NDArray[Any]]]
@@ -95,7 +99,9 @@ def _battery_indices(model: Model) -> list[int]:
 def gaussian_extra(model: Model, alpha: NDArray[np.complex128], fluct: Array,
                    basis: NDArray[np.complex128] | None = None,
                    reduced_cov: NDArray[np.complex128] | None = None) -> Extra:
-    """Local figures of every mode and, for >= 2 battery modes, their collective ergotropy.
+    """Local figures of every mode and, for 2 to COLLECTIVE_MAX_CELLS battery modes, their
+    collective ergotropy (true and Gaussian-unitary; the true one enumerates the joint
+    spectrum, which grows fast with the number of cells).
 
     Args:
         alpha: (modes, times) <a_i>.
@@ -103,15 +109,12 @@ def gaussian_extra(model: Model, alpha: NDArray[np.complex128], fluct: Array,
         basis, reduced_cov: the covariance C = Q C_r Q^dag, C_ij = <da_j^dag da_i>, as the
             Gaussian engine holds it (Q (modes, m), C_r (times, m, m)); None when C = 0.
     """
-    n_modes, n_t = alpha.shape
-    out = {name: np.zeros((n_modes, n_t)) for name in _LOCAL}
-    for i, mode in enumerate(model.modes):
-        figs = merit.gaussian_local_figures(mode.frequency, alpha[i], fluct[i])
-        for name in _LOCAL:
-            out[name][i] = figs[name]
-    extra: Extra = {name: (("mode", "time"), v) for name, v in out.items()}
+    n_t = alpha.shape[1]
+    freq = np.array([m.frequency for m in model.modes])[:, None]
+    figs = merit.gaussian_local_figures(freq, alpha, fluct)
+    extra: Extra = {name: (("mode", "time"), figs[name]) for name in _LOCAL}
     cells = _battery_indices(model)
-    if len(cells) >= 2:
+    if 2 <= len(cells) <= COLLECTIVE_MAX_CELLS:
         w = np.array([model.modes[i].frequency for i in cells])
         coll = np.zeros((2, n_t))
         for k in range(n_t):
