@@ -22,7 +22,7 @@ Command = tuple[str, Callable[[argparse.ArgumentParser], None], Runner]
 COMMANDS: dict[str, Command] = {}
 
 #: Modules imported by :func:`main` so that they can register more commands.
-COMMAND_MODULES: list[str] = ["qbattery.sweeps.cli"]
+COMMAND_MODULES: list[str] = ["qbattery.sweeps.cli", "qbattery.merit_cli"]
 
 
 def command(name: str, help: str, configure: Callable[[argparse.ArgumentParser], None]
@@ -82,6 +82,7 @@ def _simulate(args: argparse.Namespace) -> int:
         plot_result(result.to_xarray(), args.plot)
         msg += f"; plot {args.plot}"
     print(msg)
+    print(importlib.import_module("qbattery.merit_cli").summary_table(result.to_xarray()))
     return 0
 
 
