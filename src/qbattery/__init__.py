@@ -24,6 +24,7 @@ from .config import Simulation, dumps_toml, load_toml, loads_toml
 from .errors import ModelError, QBatteryError, TruncationError, UnsupportedMethodError
 from .model import Bath, Coupling, Drive, Mode, Model
 from .observables import ergotropy, gaussian_ergotropy
+from .optimize import optimize
 from .options import SolverOptions, TimeGrid
 from .result import Result
 from .solvers import choose_method, methods, solve
@@ -55,6 +56,7 @@ __all__ = [
     "loads_toml",
     "methods",
     "multicell_model",
+    "optimize",
     "solve",
     "supermodes",
 ]

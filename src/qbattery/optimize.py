@@ -31,7 +31,7 @@ import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -41,7 +41,9 @@ from .errors import ModelError
 from .merit_data import cumulative_integral, derivative
 from .model import Model, real_number
 from .options import SolverOptions
-from .sweeps.paths import FieldPath, PointBuilder, check_axes, parse_path
+
+if TYPE_CHECKING:
+    from .sweeps.paths import FieldPath
 
 __all__ = ["Objective", "optimize", "parse_objective"]
 
@@ -139,6 +141,7 @@ class _Evaluator:
     def __init__(self, sim: Simulation, paths: Sequence[FieldPath], obj: Objective,
                  pool: Any = None) -> None:
         from .solvers import choose_method
+        from .sweeps.paths import PointBuilder
 
         self.sim, self.obj, self.pool = sim, obj, pool
         self.build = PointBuilder(sim.model, paths)
@@ -239,7 +242,7 @@ class _Pool:
 def parse_bounds(model: Model, bounds: Mapping[str, Sequence[float]]
                  ) -> tuple[list[str], list[FieldPath], list[tuple[float, float]]]:
     """Check ``{PATH: (lo, hi)}``: known paths, distinct fields, finite lo < hi, valid models."""
-    from .sweeps.paths import Axis, with_values
+    from .sweeps.paths import Axis, check_axes, parse_path, with_values
 
     if not bounds:
         raise ModelError("--vary", "give at least one PATH=LO:HI to optimise over")
@@ -328,7 +331,8 @@ def optimize(model: Model | Simulation, objective: str,
         bar.update(len(values))
         return sign * np.where(np.isfinite(values), values, -sign * np.inf)
 
-    popsize = 5 if dim > 1 else 10
+    # population: popsize * dim members, 5..15 per field, leaving >= ~10 generations
+    popsize = int(np.clip(int(0.8 * budget) // (10 * dim), 5, 15))
     generations = max(1, int(0.8 * budget) // (popsize * dim) - 1)
     try:
         de = differential_evolution(lambda x: run(np.atleast_2d(x.T)), pairs, popsize=popsize,
@@ -373,6 +377,7 @@ def _polish(run: Callable[[NDArray[np.float64]], NDArray[np.float64]],
 def _report(sim: Simulation, obj: Objective, names: list[str], paths: list[FieldPath],
             history: list[list[float]], minimize: bool, count: int) -> dict[str, Any]:
     from .config import dumps_toml
+    from .sweeps.paths import PointBuilder
 
     values = np.array([h[-1] for h in history])
     best = int(np.argmin(values) if minimize else np.argmax(values))
