@@ -94,6 +94,24 @@ def test_squeezed_states_against_qutip(alpha: complex, xi: complex, nth: float) 
         assert dense[name] == pytest.approx(figs[name][0], abs=1e-8), name
 
 
+@pytest.mark.parametrize("alpha", [0.3 + 0.1j, 2 - 1j, -4 + 0.5j, 7j])
+def test_displaced_distribution_against_expm(alpha: complex) -> None:
+    """Lab-frame Fock distribution of D(alpha) rho' D(alpha)^dag (displaced engine's hook)."""
+    import scipy.linalg as sla
+
+    from qbattery.hilbert.space import ladder
+
+    rho = _random_state(12, 12)
+    big = 12 + 200
+    a = ladder(big).toarray()
+    cols = sla.expm(alpha * a.T - np.conj(alpha) * a)[:, :12]
+    ref = np.real(np.diagonal(cols @ rho @ cols.conj().T))
+    p = merit.displaced_distribution(rho, alpha)
+    k = min(p.size, ref.size)
+    assert np.max(np.abs(p[:k] - ref[:k])) < 1e-13
+    assert abs(p.sum() - 1) < 1e-12
+
+
 def test_qubit_with_coherence_closed_form() -> None:
     w = 1.4
     for p, c in [(0.3, 0.2 + 0.1j), (0.8, 0.3j), (0.5, 0.45)]:
