@@ -342,6 +342,41 @@ def test_gaussian_engine_collective_ergotropy() -> None:
     assert np.max(coll - local) > 1e-4
 
 
+def _two_cells() -> qb.Model:
+    """Two cells with different thermal noise, one displaced: collectively more ergotropy."""
+    base = qb.multicell_model(0.2, [0.15, 0.25], 0.1, 0.05, catalyst=None)
+    modes = list(base.modes)
+    modes[1] = replace(modes[1], initial_occupation=0.2)
+    modes[2] = replace(modes[2], initial_amplitude=0.6, initial_occupation=0.05)
+    return replace(base, modes=tuple(modes))
+
+
+_TIGHT = {"truncation_tol": 1e-8, "rtol": 1e-9, "atol": 1e-11}
+
+
+def _collective_agrees(method: str, opts: qb.SolverOptions) -> None:
+    """The Gaussian engine's true collective ergotropy (moments) and a density-matrix
+    engine's (joint spectrum) agree."""
+    model, t = _two_cells(), np.linspace(0, 2, 3)
+    ref = qb.solve(model, t).to_xarray()
+    local = ref["ergotropy"].sel(mode=["cell1", "cell2"]).sum("mode").values
+    assert np.all(ref["collective_ergotropy"].values > local + 1e-3)
+    ds = qb.solve(model, t, method=method, options=opts).to_xarray()
+    err = np.max(np.abs(ds["collective_ergotropy"].values - ref["collective_ergotropy"].values))
+    assert err < 1e-6, (method, err)
+
+
+def test_collective_ergotropy_gaussian_vs_displaced_engine() -> None:
+    _collective_agrees("displaced", qb.SolverOptions(**_TIGHT))
+
+
+@pytest.mark.slow
+def test_collective_ergotropy_gaussian_vs_fock_engine() -> None:
+    """~30 s: the lab-frame space is 12 x 12 x 13."""
+    _collective_agrees("fock", qb.SolverOptions(**_TIGHT, cutoff={"charger": 12, "cell1": 12,
+                                                                  "cell2": 13}))
+
+
 # -- roles ---------------------------------------------------------------------------------------
 def test_roles_default_validate_and_round_trip() -> None:
     model = qb.multicell_model(0.2, [0.1, 0.2], 0.1, 0.05, catalyst="qubit")

@@ -8,9 +8,10 @@ Engine hooks (one call site per engine; all the physics is in :mod:`qbattery.mer
 * :func:`gaussian_extra` for the Gaussian engine, from the moments.
 
 Both give ``incoherent_ergotropy``, ``coherent_ergotropy`` and ``energy_variance``
-(mode, time); the Gaussian engine adds ``collective_ergotropy`` and
-``collective_gaussian_ergotropy`` (time) when the model has 2 to 6
-(``COLLECTIVE_MAX_CELLS``) battery modes.
+(mode, time) and, for 2 to 6 (``COLLECTIVE_MAX_CELLS``) battery modes,
+``collective_ergotropy`` (time, the true one); the Gaussian engine adds
+``collective_gaussian_ergotropy`` (what Gaussian unitaries extract), the density-matrix
+engines report it while the cells' joint space has <= ``COLLECTIVE_MAX_DIM`` levels.
 
 Derived from what every Result has (:func:`add_to_dataset`), ``time`` in 1/omega:
 
@@ -43,8 +44,11 @@ from .observables import partial_trace
 __all__ = ["FigureRecorder", "add_to_dataset", "cumulative_integral", "derivative",
            "gaussian_extra"]
 
-#: Most battery modes whose collective ergotropy the Gaussian engine reports.
+#: Most battery modes whose collective ergotropy is reported.
 COLLECTIVE_MAX_CELLS = 6
+#: Largest joint dimension of the battery modes for the density-matrix engines' collective
+#: ergotropy (one eigvalsh of that size per output time).
+COLLECTIVE_MAX_DIM = 1024
 
 Array = NDArray[np.float64]
 Extra = dict[str, tuple[tuple[str, ...], NDArray[Any]]]
@@ -61,11 +65,17 @@ _ATTRS = {
 
 
 class FigureRecorder:
-    """Collects the local figures of every mode at each output time (density-matrix engines)."""
+    """Collects the local figures of every mode at each output time (density-matrix engines),
+    and the collective ergotropy of 2 to COLLECTIVE_MAX_CELLS battery modes while their joint
+    state has at most COLLECTIVE_MAX_DIM levels (else that variable is left out)."""
 
     def __init__(self, model: Model, n_times: int) -> None:
         self.model = model
         self.values = {name: np.zeros((len(model.modes), n_times)) for name in _LOCAL}
+        self.cells = _battery_indices(model)
+        if not 2 <= len(self.cells) <= COLLECTIVE_MAX_CELLS:
+            self.cells = []
+        self.collective: Array | None = np.zeros(n_times) if self.cells else None
 
     def record(self, k: int, rho: NDArray[np.complex128], dims: tuple[int, ...],
                ergotropy: Array, displacements: NDArray[np.complex128] | None = None) -> None:
@@ -78,18 +88,47 @@ class FigureRecorder:
             ergotropy: each mode's (lab-frame) ergotropy, already computed by the engine.
             displacements: frame displacements alpha_i (rho_lab = D(alpha) rho D(alpha)^dag).
         """
+        energy = np.zeros(len(self.model.modes))
         for i, mode in enumerate(self.model.modes):
             r = partial_trace(rho, tuple(dims), (i,))
             alpha = 0j if displacements is None else complex(displacements[i])
             p = merit.displaced_distribution(r, alpha) if mode.kind == "oscillator" \
                 else np.real(np.diagonal(r))
             levels = mode.frequency * np.arange(p.size, dtype=float)
+            energy[i] = float(p @ levels)
             for name, value in merit.fock_figures(p, levels, float(ergotropy[i])).items():
                 self.values[name][i, k] = value
+        if self.collective is not None:
+            self._collective(k, rho, tuple(dims), energy)
+
+    def _collective(self, k: int, rho: NDArray[np.complex128], dims: tuple[int, ...],
+                    energy: Array) -> None:
+        """W = sum_cells E_i - sum lambda^desc eps^asc: the joint spectrum (the same in the
+        displaced frame: D(alpha) acts locally) against the lowest levels of sum omega_i n_i
+        (:func:`merit.lowest_energies`; qubits: their two levels)."""
+        sizes = [dims[i] for i in self.cells]
+        if int(np.prod(sizes)) > COLLECTIVE_MAX_DIM:
+            self.collective = None
+            return
+        joint = partial_trace(rho, dims, tuple(self.cells))
+        spectrum = np.linalg.eigvalsh(0.5 * (joint + joint.conj().T))
+        modes = [self.model.modes[i] for i in self.cells]
+        if all(m.kind == "oscillator" for m in modes):
+            levels = merit.lowest_energies([m.frequency for m in modes], spectrum.size)
+        else:
+            grids = np.meshgrid(*[m.frequency * np.arange(d) for m, d in
+                                  zip(modes, sizes, strict=True)], indexing="ij")
+            levels = np.sum(grids, axis=0).ravel()
+        assert self.collective is not None
+        self.collective[k] = float(energy[self.cells].sum()) - merit.passive_energy(
+            spectrum, levels)
 
     def extra(self) -> Extra:
         """The arrays, for a SolverOutput's ``extra``."""
-        return {name: (("mode", "time"), v) for name, v in self.values.items()}
+        out: Extra = {name: (("mode", "time"), v) for name, v in self.values.items()}
+        if self.collective is not None:
+            out["collective_ergotropy"] = (("time",), self.collective)
+        return out
 
 
 def _battery_indices(model: Model) -> list[int]:
