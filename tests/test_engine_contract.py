@@ -150,10 +150,10 @@ def test_progress_reaches_the_end() -> None:
 # -- layers ---------------------------------------------------------------------------------
 LAYERS = [
     {"errors", "validation", "envelopes", "kinds", "model", "options", "_threads"},
-    {"terms", "observables"},
+    {"terms", "observables", "merit", "merit_data"},
     {"hilbert", "solvers"},
     {"result", "config", "api", "supermodes", "interop", "builders", "plotting", "progress", "io"},
-    {"sweeps", "figures"},
+    {"sweeps", "figures", "optimize"},
     {"cli", "__main__"},
 ]
 

@@ -26,6 +26,7 @@ from .envelopes import GaussianPulse, Table, Window, gaussian_pulse, table, wind
 from .errors import ModelError, QBatteryError, TruncationError, UnsupportedMethodError
 from .model import Bath, Coupling, Drive, Mode, Model
 from .observables import ergotropy, gaussian_ergotropy
+from .optimize import optimize
 from .options import SolverOptions, TimeGrid
 from .result import Result
 from .solvers import DensityState, GaussianState, choose_method, methods
@@ -63,6 +64,7 @@ __all__ = [
     "loads_toml",
     "methods",
     "multicell_model",
+    "optimize",
     "solve",
     "supermodes",
     "table",

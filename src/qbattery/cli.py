@@ -39,7 +39,7 @@ Command = tuple[str, Callable[[argparse.ArgumentParser], None], Runner]
 COMMANDS: dict[str, Command] = {}
 
 #: Modules imported by :func:`main` so that they can register more commands.
-COMMAND_MODULES: list[str] = ["qbattery.sweeps.cli"]
+COMMAND_MODULES: list[str] = ["qbattery.sweeps.cli", "qbattery.merit_cli"]
 
 
 def command(name: str, help: str, configure: Callable[[argparse.ArgumentParser], None]
@@ -110,6 +110,7 @@ def _simulate(args: argparse.Namespace) -> int:
         msg += f"; plot {plot}"
     write_all(outputs)
     print(msg)
+    print(importlib.import_module("qbattery.merit_cli").summary_table(ds))
     return 0
 
 

@@ -56,6 +56,20 @@ MIN_FREQUENCY = 1e-6
 MAX_FREQUENCY = 1e6
 MAX_RATE = 1e6
 MAX_OCCUPATION = 1e6
+#: What a mode is for; ``"none"`` marks a mode with no role (e.g. a battery-named spectator).
+ROLES = ("charger", "catalyst", "battery", "none")
+
+
+def default_role(name: str) -> str:
+    """Role implied by a mode's name: ``charger``, ``catalyst*``, ``battery*`` / ``cell*``,
+    else ``"none"``."""
+    if name == "charger":
+        return "charger"
+    if name.startswith("catalyst"):
+        return "catalyst"
+    if name.startswith(("battery", "cell")):
+        return "battery"
+    return "none"
 
 
 def frequency_value(name: str, value: Any) -> float:
@@ -106,6 +120,9 @@ class Mode:
         initial_occupation: initial thermal occupation <n> of the fluctuations
             (oscillator), or initial excited population in [0, 1] (qubit).
         initial_amplitude: initial coherent amplitude <a> (oscillators only).
+        role: ``charger``, ``catalyst``, ``battery`` or ``none``; None (the default)
+            means the role implied by the name (:func:`default_role`). A role equal to
+            that default is stored as None, so model files stay as they were.
 
     The initial state is the displaced thermal state D(alpha) rho_th(n0) D(alpha)^dag:
     ground by default, thermal, coherent, or both.
@@ -116,9 +133,16 @@ class Mode:
     frequency: float = 1.0
     initial_occupation: float = 0.0
     initial_amplitude: complex = 0j
+    role: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "name", _name("name", self.name))
+        if self.role is not None:
+            if self.role not in ROLES:
+                raise ModelError("role", f"unknown role {self.role!r}; known roles: "
+                                 f"{', '.join(ROLES)}")
+            if self.role == default_role(self.name):
+                object.__setattr__(self, "role", None)
         kind = mode_kind(self.kind)
         object.__setattr__(self, "frequency", frequency_value("frequency", self.frequency))
         occ = real_number("initial_occupation", self.initial_occupation, minimum=0.0,
@@ -276,6 +300,11 @@ class Model:
             bathed.add(b.mode)
 
     # -- look-ups ---------------------------------------------------------------------------
+    @property
+    def roles(self) -> tuple[str, ...]:
+        """Each mode's role (given, or implied by its name)."""
+        return tuple(m.role or default_role(m.name) for m in self.modes)
+
     @property
     def names(self) -> tuple[str, ...]:
         """Mode names in order."""

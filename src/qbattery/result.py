@@ -12,6 +12,7 @@ from numpy.typing import NDArray
 
 from . import __version__
 from .config import Simulation, dumps_toml
+from .merit_data import add_to_dataset
 from .model import Model
 from .options import SolverOptions, TimeGrid
 from .solvers.base import Extra, State
@@ -131,7 +132,7 @@ class Result:
                 value = int(value)
             if isinstance(value, int | float | str):
                 attrs[key] = value
-        return xr.Dataset(data, coords=coords, attrs=attrs)
+        return add_to_dataset(xr.Dataset(data, coords=coords, attrs=attrs), self.model)
 
     def to_netcdf(self, path: str | Path) -> None:
         """Write :meth:`to_xarray` to a NetCDF file, atomically (a failed write leaves an

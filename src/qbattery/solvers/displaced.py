@@ -57,6 +57,7 @@ from ..hilbert import (
 )
 from ..hilbert.states import initial_state, resize
 from ..hilbert.truncation import SAFETY
+from ..merit_data import FigureRecorder  # figures of merit
 from ..options import SolverOptions
 from ..terms import CompiledModel
 from .base import (
@@ -201,6 +202,7 @@ def _run(problem: CompiledModel, times: NDArray[np.float64], state: State | None
     tail = np.zeros((n_modes, n_t))
     cutoff_used = np.zeros((n_modes, n_t), dtype=int)
     catalyst = CatalystRecorder(model, n_t)
+    figures = FigureRecorder(problem, n_t)
     freq = problem.frequencies
     pairs_idx = [c.modes for c in problem.couplings]
     tol = options.truncation_tol
@@ -235,6 +237,7 @@ def _run(problem: CompiledModel, times: NDArray[np.float64], state: State | None
         for p, (i, j) in enumerate(pairs_idx):
             coh[p, k] = c[p] + np.conj(a[j]) * x[i] + a[i] * np.conj(x[j]) + np.conj(a[j]) * a[i]
         disp[:, k] = a
+        figures.record(k, rho, space.dims, erg[:, k], a)  # merit: lab frame D(a) rho D(a)^dag
         cutoff_used[:, k] = space.dims
         if k == n_t - 1:
             final.update(rho=rho, alpha=a, dims=space.dims)
@@ -299,6 +302,7 @@ def _run(problem: CompiledModel, times: NDArray[np.float64], state: State | None
         "tail": (("mode", "time"), tail),
     }
     extra.update(catalyst.extra())
+    extra.update(figures.extra())
     stats["cutoffs"] = ", ".join(f"{n}={d}" for n, d in cutoffs.items())
     out_state = DensityState(float(times[-1]), problem.names, final["dims"], final["rho"],
                              final["alpha"], problem.frame_frequency)

@@ -56,6 +56,7 @@ from ..hilbert import (
     stable_step,
     tails,
 )
+from ..merit_data import FigureRecorder  # figures of merit (merit issue)
 from ..model import Model
 from ..options import SolverOptions
 from ..terms import CompiledModel, compiled
@@ -117,6 +118,7 @@ def solve_on_space(model: Model | CompiledModel, space: FockSpace, times: NDArra
     erg = np.zeros((n_modes, n_t))
     tail = np.zeros((n_modes, n_t))
     catalyst = CatalystRecorder(problem, n_t)
+    figures = FigureRecorder(problem, n_t)
     final: list[NDArray[np.complex128]] = []
     status = ", ".join(f"{n}={d}" for n, d in zip(space.names, space.dims, strict=True))
 
@@ -140,6 +142,7 @@ def solve_on_space(model: Model | CompiledModel, space: FockSpace, times: NDArra
         monitor.check(t, populations)
         occ[:, k], amp[:, k], coh[:, k], erg[:, k] = mode_observables(rho, space, problem, pairs)
         catalyst.record(k, rho, space)
+        figures.record(k, rho, space.dims, erg[:, k])
 
     if rho0 is None:
         rho0 = initial_state(problem, space)
@@ -158,6 +161,7 @@ def solve_on_space(model: Model | CompiledModel, space: FockSpace, times: NDArra
         "tail": (("mode", "time"), tail),
     }
     extra.update(catalyst.extra())
+    extra.update(figures.extra())
     state = DensityState(float(times[-1]), space.names, space.dims, final[0],
                          np.zeros(n_modes, dtype=complex), problem.frame_frequency)
     return EngineOutput(occupation=occ, amplitude=amp, pair_coherence=coh, ergotropy=erg,

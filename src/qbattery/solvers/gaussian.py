@@ -25,6 +25,7 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from ..errors import UnsupportedMethodError
+from ..merit_data import collective_cells, gaussian_collective
 from ..model import Model
 from ..observables import gaussian_ergotropy
 from ..options import SolverOptions
@@ -65,9 +66,11 @@ def _run(problem: CompiledModel, times: NDArray[np.float64], state: State | None
          options: SolverOptions, context: RunContext) -> EngineOutput:
     alpha0, cov0, t0 = _start(problem, state)
     pairs = [c.modes for c in problem.couplings]
-    mom = propagate(problem, times, alpha0, cov0, t0=t0, pairs=pairs)
+    cells = collective_cells(problem.model)  # the battery cells' joint covariance (merit)
+    mom = propagate(problem, times, alpha0, cov0, t0=t0,
+                    pairs=pairs + [(i, j) for i in cells for j in cells])
     alpha, fluct = mom.amplitude, mom.fluctuation
-    cross = mom.pair.copy()
+    cross = mom.pair[:len(pairs)].copy()
     if pairs:
         i, j = np.array(pairs).T
         cross += alpha[i] * alpha[j].conj()
@@ -80,7 +83,8 @@ def _run(problem: CompiledModel, times: NDArray[np.float64], state: State | None
         pair_coherence=cross,
         ergotropy=gaussian_ergotropy(problem.frequencies[:, None], alpha, fluct),
         final_state=final,
-        extra={"fluctuation": (("mode", "time"), fluct)},
+        extra={"fluctuation": (("mode", "time"), fluct),
+               **gaussian_collective(problem.model, alpha, cells, mom.pair[len(pairs):])},
         stats={"subspace_dimension": mom.basis.shape[1]},
     )
 
