@@ -160,7 +160,12 @@ class CompiledModel:
         return np.array(rows), np.array(cols), np.array(vals, dtype=complex)
 
     def drift(self) -> sp.csr_matrix:
-        """A = -i M - Gamma/2 in the rotating frame (sparse, n x n)."""
+        """A = -i M - Gamma/2 in the rotating frame (sparse, n x n; built once, do not
+        modify it)."""
+        return self._drift
+
+    @cached_property
+    def _drift(self) -> sp.csr_matrix:
         n = len(self.modes)
         rows, cols, vals = self.drift_entries()
         return sp.csr_matrix((vals, (rows, cols)), shape=(n, n))
