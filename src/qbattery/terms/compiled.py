@@ -120,7 +120,14 @@ class CompiledModel:
 
     def lacking(self, capability: str) -> list[str]:
         """Descriptions of the terms that do not provide ``capability``."""
-        return [t.describe() for t in self.terms() if capability not in t.capabilities]
+        if capability not in self._lacking:  # engines ask on every solve: keep the answer
+            self._lacking[capability] = [t.describe() for t in self.terms()
+                                         if capability not in t.capabilities]
+        return list(self._lacking[capability])
+
+    @cached_property
+    def _lacking(self) -> dict[str, list[str]]:
+        return {}
 
     def gaussian_reason(self) -> str | None:
         """None if the model is linear (Gaussian moments are exact), else why not."""
