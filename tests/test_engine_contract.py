@@ -213,3 +213,34 @@ def test_no_engine_calls_the_public_solve() -> None:
         for path in (SRC / sub).rglob("*.py"):
             text = path.read_text()
             assert "import solve\n" not in text and "api import" not in text, path
+
+
+# -- engine-level guards (issue 12) -------------------------------------------------------------
+def test_a_non_finite_engine_output_is_refused_with_where(monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    from qbattery import solvers
+
+    real = solvers._REGISTRY["gaussian"]
+
+    def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
+        out = real.run(*args, **kwargs)
+        out.ergotropy[1, 3] = np.nan
+        return out
+
+    monkeypatch.setitem(solvers._REGISTRY, "gaussian", replace(real, run=broken))
+    with pytest.raises(qb.QBatteryError, match=r"ergotropy of battery is not finite at t = 3"):
+        qb.solve(qb.bare_model(0.2, 0.1, 0.05), np.arange(6.0))
+
+
+def test_a_collapsing_step_is_an_error_not_a_hang() -> None:
+    from qbattery.hilbert import integrate
+
+    with pytest.raises(qb.QBatteryError, match=r"cannot make progress at t = 1 \(Required step"):
+        integrate(lambda t, y: y**2, np.array([1.0]), np.array([0.0, 2.0]),
+                  rtol=1e-8, atol=1e-10, on_output=lambda k, t, y: None)
+
+
+def test_the_displaced_engine_refuses_a_space_it_cannot_hold() -> None:
+    model = qb.catalytic_model(0.2, 0.2, 0.1, 0.05, catalyst="oscillator")
+    with pytest.raises(qb.ModelError, match=r"cutoff: the Fock space \{charger = 60"):
+        qb.solve(model, [0.0, 1.0], method="displaced", options=qb.SolverOptions(cutoff=60))

@@ -8,12 +8,13 @@ figures -> CLI. Only the layers above the engines call :func:`solve`.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .config import Simulation, check_scales
-from .errors import ModelError
+from .errors import IntegrationError, ModelError
 from .model import Model
 from .observables import energy_flows
 from .options import SolverOptions, TimeGrid
@@ -73,6 +74,8 @@ def solve(model: Model, times: ArrayLike, *, method: str | None = None,
     name, out, timing = run_engine(problem, t, opts, initial_state=initial_state,
                                    progress=progress)
     flows = energy_flows(problem, t, out.occupation, out.amplitude, out.pair_coherence)
+    _check_finite(model, t, {"occupation": out.occupation, "amplitude": out.amplitude,
+                             "ergotropy": out.ergotropy, **flows})
     stats = {**timing, **out.stats}
     if initial_state is not None:
         stats["continued_from"] = start
@@ -89,3 +92,16 @@ def _check_scales(model: Model, times: NDArray[np.float64], options: SolverOptio
     except ModelError as err:
         raise err.renamed("times") from None
     check_scales(Simulation(model, grid, options), method=options.method, memory=False)
+
+
+def _check_finite(model: Model, times: NDArray[np.float64], arrays: dict[str, Any]) -> None:
+    """A solve that produced a non-finite number stops here, naming where (never returned)."""
+    for name, values in arrays.items():
+        bad = ~np.isfinite(values)
+        if np.any(bad):
+            row, k = (int(x[0]) for x in np.nonzero(bad))
+            what = model.names[row] if name in ("occupation", "amplitude", "ergotropy") \
+                else f"{name} row {row}"
+            raise IntegrationError(
+                f"numerical failure: {name} of {what} is not finite at t = {times[k]:.6g}; "
+                "nothing is returned (check the model's scales, or tighten rtol/atol)")

@@ -16,6 +16,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.integrate import DOP853, RK45, OdeSolver
 
+from ..errors import IntegrationError
+
 __all__ = ["INTEGRATORS", "STABILITY_RADIUS", "STABILITY_RECTANGLE", "integrate",
            "integrate_piecewise", "stable_step"]
 
@@ -110,7 +112,10 @@ def integrate(fun: Callable[[float, State], State], y0: State, times: NDArray[np
     while k < times.size:
         message = solver.step()
         if solver.status == "failed":
-            raise RuntimeError(f"integrator failed at t = {solver.t:.6g}: {message}")
+            raise IntegrationError(
+                f"the integrator cannot make progress at t = {solver.t:.6g} ({message}): the "
+                "step size collapsed; the problem is too stiff or its scales too far apart "
+                "for this method (check rates and couplings, or loosen rtol/atol)")
         steps += 1
         dense = None
         while k < times.size and times[k] <= solver.t:

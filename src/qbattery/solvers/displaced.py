@@ -70,7 +70,7 @@ from .base import (
     run_in_segments,
 )
 from .displaced_frame import DisplacedEquations, max_step
-from .fock import start_state
+from .fock import check_memory, start_state
 
 #: Fewest levels an automatic frame cutoff starts with.
 MIN_FRAME_LEVELS = 6
@@ -208,6 +208,7 @@ def _run(problem: CompiledModel, times: NDArray[np.float64], state: State | None
     tol = options.truncation_tol
 
     space = FockSpace.of(model, cutoffs)
+    check_memory(space)
     eqs = DisplacedEquations(model, space)
     y = _start(problem, state, space, eqs)
     start, t0 = 0, context.start
@@ -276,6 +277,7 @@ def _run(problem: CompiledModel, times: NDArray[np.float64], state: State | None
                 alpha, m = eqs.split(np.asarray(good["y"]))
                 cutoffs = {**cutoffs, **change.cutoffs}
                 space = FockSpace.of(model, cutoffs)
+                check_memory(space)  # a growth the memory cannot hold is refused, named
                 m, dropped = resize(m, old, space)
                 if isinstance(change, _Shrink):
                     stats["cutoff_shrinks"] += 1

@@ -75,7 +75,9 @@ def _supports(problem: CompiledModel) -> str | None:
     return None
 
 
-def _check_memory(space: FockSpace) -> None:
+def check_memory(space: FockSpace) -> None:
+    """Refuse a space whose density matrix and integrator work arrays (about 20 copies)
+    exceed ``MAX_MEMORY_BYTES``, naming its cutoffs."""
     need = 20 * 16 * space.size**2
     if need > MAX_MEMORY_BYTES:
         dims = ", ".join(f"{n} = {d}" for n, d in zip(space.names, space.dims, strict=True))
@@ -106,7 +108,7 @@ def solve_on_space(model: Model | CompiledModel, space: FockSpace, times: NDArra
         context: receives progress reports.
     """
     problem = compiled(model)
-    _check_memory(space)
+    check_memory(space)
     dim = space.size
     ham = rotating_hamiltonian(problem, space)
     lind = Lindblad(space, problem.jumps())
