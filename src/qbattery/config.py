@@ -225,7 +225,7 @@ def _thermal_level(model: Model, stop: float) -> tuple[float, str]:
     largest of the initial and bath occupations, nor the total noise injected,
     sum n0 + sum gamma N t."""
     sources = [(m.initial_occupation, f"modes[{i}].initial_occupation")
-               for i, m in enumerate(model.modes) if m.kind == "oscillator"]
+               for i, m in enumerate(model.modes) if mode_kind(m.kind).truncated]
     injected = sum(n for n, _ in sources)
     for i, b in enumerate(model.baths):
         n = b.occupation_at(model.modes[model.index(b.mode)].frequency)
@@ -253,8 +253,8 @@ def _check_thermal_levels(sim: Simulation) -> None:
                          f"levels per oscillator for truncation_tol {sim.solver.truncation_tol:g}"
                          f"; max_cutoff is {sim.solver.max_cutoff} (a density-matrix engine "
                          "cannot hold this model)")
-    # at least that oscillator needs them, with every qubit: a lower bound on the dimension
-    dim = levels * 2 ** sum(m.kind == "qubit" for m in sim.model.modes)
+    # at least that oscillator needs them, with every finite-level mode: a lower bound
+    dim = levels * math.prod(mode_kind(m.kind).levels or 1 for m in sim.model.modes)
     need, have = 16 * dim**2, _available_memory()
     if need > have:
         raise ModelError(field, f"thermal occupations up to {n:.3g} need a density matrix of "

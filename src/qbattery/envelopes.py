@@ -49,6 +49,25 @@ def _finite(name: str, value: Any, *, minimum: float | None = None,
     return real_number(name, value, minimum=minimum, positive=positive, magnitude=MAX_TIME)
 
 
+def _check_points(env: Any, *, fewest: int) -> None:
+    """Validate and store a tabulated envelope's ``times``, ``values`` and ``outside``."""
+    for name in ("times", "values"):
+        raw = getattr(env, name)
+        if not isinstance(raw, list | tuple | np.ndarray) or len(raw) < fewest:
+            raise ModelError(name, f"expected a list of at least {fewest} number(s), got {raw!r}")
+    times = tuple(_finite(f"times[{k}]", x) for k, x in enumerate(env.times))
+    values = tuple(_finite(f"values[{k}]", x) for k, x in enumerate(env.values))
+    if len(times) != len(values):
+        raise ModelError("values", f"expected {len(times)} values (one per time), "
+                         f"got {len(values)}")
+    if any(b <= a for a, b in itertools.pairwise(times)):
+        raise ModelError("times", "must be strictly increasing")
+    if env.outside not in ("zero", "hold"):
+        raise ModelError("outside", f"expected \"zero\" or \"hold\", got {env.outside!r}")
+    object.__setattr__(env, "times", times)
+    object.__setattr__(env, "values", values)
+
+
 @dataclass(frozen=True)
 class Envelope:
     """Base class: a real factor f(t) (see the module doc)."""
@@ -171,21 +190,7 @@ class Table(Envelope):
     kind: ClassVar[str] = "table"
 
     def __post_init__(self) -> None:
-        for name in ("times", "values"):
-            raw = getattr(self, name)
-            if not isinstance(raw, list | tuple | np.ndarray) or len(raw) < 2:
-                raise ModelError(name, f"expected a list of at least two numbers, got {raw!r}")
-        times = tuple(_finite(f"times[{k}]", x) for k, x in enumerate(self.times))
-        values = tuple(_finite(f"values[{k}]", x) for k, x in enumerate(self.values))
-        if len(times) != len(values):
-            raise ModelError("values", f"expected {len(times)} values (one per time), "
-                             f"got {len(values)}")
-        if any(b <= a for a, b in itertools.pairwise(times)):
-            raise ModelError("times", "must be strictly increasing")
-        if self.outside not in ("zero", "hold"):
-            raise ModelError("outside", f"expected \"zero\" or \"hold\", got {self.outside!r}")
-        object.__setattr__(self, "times", times)
-        object.__setattr__(self, "values", values)
+        _check_points(self, fewest=2)
 
     def __call__(self, t: ArrayLike) -> NDArray[np.float64]:
         t = np.asarray(t, dtype=float)
@@ -219,21 +224,7 @@ class Steps(Envelope):
     kind: ClassVar[str] = "steps"
 
     def __post_init__(self) -> None:
-        for name in ("times", "values"):
-            raw = getattr(self, name)
-            if not isinstance(raw, list | tuple | np.ndarray) or len(raw) < 1:
-                raise ModelError(name, f"expected a non-empty list of numbers, got {raw!r}")
-        times = tuple(_finite(f"times[{k}]", x) for k, x in enumerate(self.times))
-        values = tuple(_finite(f"values[{k}]", x) for k, x in enumerate(self.values))
-        if len(times) != len(values):
-            raise ModelError("values", f"expected {len(times)} values (one per time), "
-                             f"got {len(values)}")
-        if any(b <= a for a, b in itertools.pairwise(times)):
-            raise ModelError("times", "must be strictly increasing")
-        if self.outside not in ("zero", "hold"):
-            raise ModelError("outside", f"expected \"zero\" or \"hold\", got {self.outside!r}")
-        object.__setattr__(self, "times", times)
-        object.__setattr__(self, "values", values)
+        _check_points(self, fewest=1)
 
     def __call__(self, t: ArrayLike) -> NDArray[np.float64]:
         t = np.asarray(t, dtype=float)

@@ -27,6 +27,7 @@ from ..builders import bare_model, catalytic_model
 from ..envelopes import Window
 from ..model import Model
 from ..options import SolverOptions
+from ..terms import compile_model
 from . import FigureSpec, register_figure
 
 G, F, GAMMA = 0.2, 0.1, 0.05
@@ -37,13 +38,13 @@ CONNECTIONS = ("connected", "disconnected")
 ROLES = ("charger", "mediator", "battery")
 
 
-def storage_model(kind: str, disconnect: bool) -> Model:
+def storage_model(protocol: str, disconnect: bool) -> Model:
     """The protocol's model with the drive (and, if ``disconnect``, the battery's
     coupling) switched off at g t = CHARGE_GT."""
-    if kind == "bare":
+    if protocol == "bare":
         model = bare_model(G, F, GAMMA, omega_f=1.0 + G)
     else:
-        model = catalytic_model(G, G, F, GAMMA, catalyst=kind)
+        model = catalytic_model(G, G, F, GAMMA, catalyst=protocol)
     off = Window(0.0, CHARGE_GT / G)
     drives = tuple(dataclasses.replace(d, envelope=off) for d in model.drives)
     couplings = tuple(dataclasses.replace(c, envelope=off)
@@ -57,10 +58,11 @@ def compute() -> xr.Dataset:
     shape = (len(PROTOCOLS), len(CONNECTIONS), len(ROLES), t.size)
     energy, ergotropy = np.zeros(shape), np.zeros(shape)
     methods = []
-    for p, kind in enumerate(PROTOCOLS.values()):
+    for p, protocol in enumerate(PROTOCOLS.values()):
         for c, connection in enumerate(CONNECTIONS):
-            model = storage_model(kind, connection == "disconnected")
-            method = "displaced" if kind == "qubit" else "gaussian"
+            model = storage_model(protocol, connection == "disconnected")
+            method = "gaussian" if compile_model(model).gaussian_reason() is None \
+                else "displaced"
             r = solve(model, t, options=SolverOptions(method=method))
             methods.append(r.method)
             for k, role in enumerate(ROLES):
