@@ -210,22 +210,20 @@ EngineRun = Callable[[CompiledModel, NDArray[np.float64], "State | None", Solver
 def run_in_segments(problem: CompiledModel, times: NDArray[np.float64], state: State | None,
                     options: SolverOptions, context: RunContext, run: EngineRun
                     ) -> EngineOutput:
-    """Run an engine of constant models on each segment between the envelopes'
-    breakpoints, every envelope replaced by its constant value there
-    (:meth:`CompiledModel.frozen`), each segment continuing from the last one's
-    final state; the outputs are joined. For piecewise-constant envelopes (sharp
-    switches): the caller has checked that every segment freezes."""
+    """Run an engine on each segment between the envelopes' breakpoints, each segment
+    continuing from the last one's final state; the outputs are joined. Where every
+    envelope is constant the engine gets the model with constant terms
+    (:meth:`CompiledModel.frozen`); elsewhere the model itself, which then has no
+    breakpoint inside the segment (the engine integrates its time dependence)."""
     t0, stop = context.start, float(times[-1])
     edges = [t0, *problem.breakpoints(t0, stop), stop]
     parts: list[tuple[int, EngineOutput]] = []
     for a, b in itertools.pairwise(edges):
-        frozen = problem.frozen(a, b)
-        if frozen is None:
-            raise ValueError(f"an envelope varies on [{a:g}, {b:g}]")
+        part = problem.frozen(a, b) or problem
         pick = (times >= a) if a == t0 else (times > a)
         idx = np.flatnonzero(pick & (times <= b))
         ev = times[idx] if idx.size and times[idx[-1]] == b else np.append(times[idx], b)
-        out = run(frozen, ev, state, options, RunContext(frozen, state, context.progress))
+        out = run(part, ev, state, options, RunContext(part, state, context.progress))
         parts.append((idx.size, out))
         state = out.final_state
     return _join(parts)

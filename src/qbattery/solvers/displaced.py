@@ -30,6 +30,11 @@ twin (qubits replaced by oscillators) and follow the state during the run:
   then no longer sets the cost of the whole run.
 
 Outputs made before a resize are final; the run resumes after them.
+
+Envelopes: the run is cut at their breakpoints (:func:`run_in_segments`), each
+segment continuing the last one's state; where every envelope is constant the
+segment solves the constant model, elsewhere the time-dependent equations
+(:class:`DisplacedEquations` with A(t), B(t) and the envelopes' factors).
 """
 
 from __future__ import annotations
@@ -86,12 +91,6 @@ def _supports(problem: CompiledModel) -> str | None:
     lacking = problem.lacking("displaced")
     if lacking:
         return "the displaced frame does not know " + ", ".join(lacking)
-    smooth = [f"{t.describe()} with a {t.envelope.describe()}" for t in problem.modulated()
-              if t.envelope is not None and not t.envelope.piecewise_constant]
-    if smooth:
-        return ("the displaced frame takes sharp switches (window envelopes with rise = 0), "
-                "not envelopes that vary (use method 'fock' or 'gaussian'): "
-                + ", ".join(smooth))
     return None
 
 
@@ -189,8 +188,14 @@ def _start(problem: CompiledModel, state: State | None, space: FockSpace,
 
 def _run(problem: CompiledModel, times: NDArray[np.float64], state: State | None,
          options: SolverOptions, context: RunContext) -> EngineOutput:
-    if problem.modulated():  # sharp switches: constant segments, each continuing the last
-        return run_in_segments(problem, times, state, options, context, _run)
+    if problem.modulated():
+        t0, stop = context.start, float(times[-1])
+        frozen = problem.frozen(t0, stop)
+        if frozen is not None:  # every envelope constant over the run
+            problem = frozen
+        elif problem.breakpoints(t0, stop):  # segments, each continuing the last
+            return run_in_segments(problem, times, state, options, context, _run)
+        # else: envelopes that vary smoothly over the whole run: time-dependent equations
     model = problem
     cutoffs, auto = _start_cutoffs(problem, float(times[-1]), options, context)
     n_modes, n_t = len(model.modes), times.size

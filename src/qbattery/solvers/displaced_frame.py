@@ -102,65 +102,120 @@ class DisplacedEquations:
 
     The time-dependent generator is -i H'(t) - (1/2) sum c^dag c =
     G0 + sum_k coeff_k(t) O_k with coeff = Ga alpha + Gac alpha^* + Gs <sigma>
-    + Gsc <sigma>^* + Gp e^{-i delta t} + Gpc e^{i delta t} (detuned qubit drives).
+    + Gsc <sigma>^* + Gp e^{-i delta t} + Gpc e^{i delta t} (detuned qubit drives)
+    + Gm f(t) e^{-i delta t} + Gmc f(t) e^{i delta t} (terms with an envelope f).
+
+    Envelopes: a coupling or drive with an envelope f(t) enters the first-moment
+    drift A(t) = A_0 + sum_e f_e(t) A_e, B(t) likewise, the forcing and the frame
+    drives of its coefficients with the factor f(t), and H' with f(t) times its
+    operator (the derivation holds at every instant: alpha(t) follows the exact
+    first moments of the time-dependent model).
     """
 
     def __init__(self, model: Model | CompiledModel, space: FockSpace) -> None:
         problem = compiled(model)
         self.space = space
-        wr = problem.frame_frequency
         n = len(problem.modes)
         # Gaussian (displaceable) modes carry the frame; the others (qubits) do not.
         self.osc = [i for i in range(n) if problem.modes[i].kind.gaussian]
         self.qub = [i for i in range(n) if not problem.modes[i].kind.gaussian]
-        no = len(self.osc)
-        drift = problem.drift().toarray()
-        # d alpha/dt = A alpha + B <sigma> + forcing: the drift matrix's blocks.
+        self.no = len(self.osc)
+        mods = problem.modulated()
+        self.envelopes = [t.envelope for t in mods if t.envelope is not None]
+        env_of = {id(t): e for e, t in enumerate(mods)}
+        # d alpha/dt = A(t) alpha + B(t) <sigma> + forcing: the drift matrix's blocks.
+        drift = problem.unmodulated().drift().toarray()
         self.A = drift[np.ix_(self.osc, self.osc)]
         self.B = drift[np.ix_(self.osc, self.qub)]
-        pos = {i: k for k, i in enumerate(self.osc)}
-        qpos = {j: k for k, j in enumerate(self.qub)}
-        x = space.lowering_operators
-        ops: list[sp.spmatrix] = []
-        rows: list[tuple[str, int, complex]] = []
-        for c in problem.couplings:
-            i, j = c.modes
-            if (i in pos) == (j in pos):
-                continue  # oscillator-oscillator: in A; qubit-qubit: in the Hamiltonian
-            o, q = (i, j) if i in pos else (j, i)
-            # -i g (alpha_o sigma_q^+ + alpha_o^* sigma_q - <s_q> a_o^dag - <s_q>^* a_o)
-            ops += [x[q].T, x[q], x[o].T, x[o]]
-            g = -1j * c.strength
-            rows += [("a", pos[o], g), ("ac", pos[o], g), ("s", qpos[q], -g),
-                     ("sc", qpos[q], -g)]
-        fcols, fdelta = [], []
-        qubit_drives = []
-        for d in problem.drives:
-            if d.mode in pos:
-                for delta, b in d.forcing(n, wr):
-                    fcols.append(b[self.osc])
-                    fdelta.append(delta)
-            else:
-                qubit_drives.append(d)
-        self.F = np.column_stack(fcols) if fcols else np.zeros((no, 0), dtype=complex)
-        self.fdelta = np.array(fdelta)
+        blocks = [self._blocks(t.drift_entries(problem.frame_frequency), n) for t in mods]
+        self.A_env = [a for a, _ in blocks]
+        self.B_env = [b for _, b in blocks]
+        self._forcing(problem, env_of)
+        ops, rows = self._frame_drives(problem, space, env_of)
+        qubit_drives = [d for d in problem.drives if d.mode not in self.osc]
         ham = rotating_hamiltonian(problem, space, drives=qubit_drives)
         self.pdelta = np.array([delta for delta, _ in ham.oscillating])
         for k, (_, v) in enumerate(ham.oscillating):  # as RotatingHamiltonian.at: e^{i d t} V
             ops += [v, v.T]
-            rows += [("p", k, -1j), ("pc", k, -1j)]
-        sizes = {"a": no, "ac": no, "s": len(self.qub), "sc": len(self.qub),
-                 "p": self.pdelta.size, "pc": self.pdelta.size}
+            rows += [("p", k, -1j, -1), ("pc", k, -1j, -1)]
+        self.menv = [env for env, _, _ in ham.modulated]
+        self.mdelta = np.array([delta for _, delta, _ in ham.modulated])
+        for k, (_, _, v) in enumerate(ham.modulated):
+            ops += [v, v.T]
+            rows += [("m", k, -1j, -1), ("mc", k, -1j, -1)]
+        sizes = {"a": self.no, "ac": self.no, "s": len(self.qub), "sc": len(self.qub),
+                 "p": self.pdelta.size, "pc": self.pdelta.size,
+                 "m": self.mdelta.size, "mc": self.mdelta.size}
         self.G = {key: np.zeros((len(ops), size), dtype=complex) for key, size in sizes.items()}
-        for r, (key, k, g) in enumerate(rows):
+        for r, (key, k, g, _) in enumerate(rows):
             self.G[key][r, k] = g
+        # rows whose coefficient carries an envelope factor: (row indices, envelope index)
+        self.row_env = [(np.array([r for r, row in enumerate(rows) if row[3] == e]), e)
+                        for e in range(len(self.envelopes))]
+        self.row_env = [(r, e) for r, e in self.row_env if r.size]
         self.lind = Lindblad(space, problem.jumps())
         self.hamiltonian = ham
         static = -1j * ham.static - sp.diags(self.lind.half_decay)
         self.gen = AffineSparse(static, ops)
-        self.sigma = [sp.coo_matrix(x[j]) for j in self.qub]
+        self.sigma = [sp.coo_matrix(space.lowering_operators[j]) for j in self.qub]
         self.pairs = pair_operators(problem, space)
-        self.no = no
+        self.last_t = 0.0
+
+    def _blocks(self, entries: list[tuple[int, int, complex]], n: int
+                ) -> tuple[NDArray[np.complex128], NDArray[np.complex128]]:
+        """The (oscillator, oscillator) and (oscillator, qubit) blocks of drift entries."""
+        full = np.zeros((n, n), dtype=complex)
+        for i, j, v in entries:
+            full[i, j] += v
+        return full[np.ix_(self.osc, self.osc)], full[np.ix_(self.osc, self.qub)]
+
+    def _forcing(self, problem: CompiledModel, env_of: dict[int, int]) -> None:
+        """Forcing columns F (oscillators), their detunings and envelope indices (-1: none)."""
+        n, pos = len(problem.modes), set(self.osc)
+        fcols, fdelta, fenv = [], [], []
+        for d in problem.drives:
+            if d.mode in pos:
+                for delta, b in d.forcing(n, problem.frame_frequency):
+                    fcols.append(b[self.osc])
+                    fdelta.append(delta)
+                    fenv.append(env_of.get(id(d), -1))
+        self.F = np.column_stack(fcols) if fcols else np.zeros((self.no, 0), dtype=complex)
+        self.fdelta = np.array(fdelta)
+        self.fenv = np.array(fenv, dtype=int)
+
+    def _frame_drives(self, problem: CompiledModel, space: FockSpace, env_of: dict[int, int]
+                      ) -> tuple[list[sp.spmatrix], list[tuple[str, int, complex, int]]]:
+        """Operators and coefficient rows (key, index, factor, envelope) of the frame's
+        qubit drives: -i g (alpha_o sigma_q^+ + alpha_o^* sigma_q - <s_q> a_o^dag - h.c.)
+        for every oscillator-qubit coupling (oscillator-oscillator: in A; qubit-qubit:
+        in the Hamiltonian)."""
+        pos = {i: k for k, i in enumerate(self.osc)}
+        qpos = {j: k for k, j in enumerate(self.qub)}
+        x = space.lowering_operators
+        ops: list[sp.spmatrix] = []
+        rows: list[tuple[str, int, complex, int]] = []
+        for c in problem.couplings:
+            i, j = c.modes
+            if (i in pos) == (j in pos):
+                continue
+            o, q = (i, j) if i in pos else (j, i)
+            ops += [x[q].T, x[q], x[o].T, x[o]]
+            g, e = -1j * c.strength, env_of.get(id(c), -1)
+            rows += [("a", pos[o], g, e), ("ac", pos[o], g, e), ("s", qpos[q], -g, e),
+                     ("sc", qpos[q], -g, e)]
+        return ops, rows
+
+    def factors(self, t: float) -> NDArray[np.float64]:
+        """Every envelope's value at ``t``."""
+        return np.array([float(env(t)) for env in self.envelopes])
+
+    def drift_at(self, f: NDArray[np.float64]) -> tuple[NDArray[np.complex128],
+                                                        NDArray[np.complex128]]:
+        """A(t), B(t) given the envelope values ``f``."""
+        A, B = self.A, self.B
+        for fe, Ae, Be in zip(f, self.A_env, self.B_env, strict=True):
+            A, B = A + fe * Ae, B + fe * Be
+        return A, B
 
     def split(self, y: NDArray[np.float64]) -> tuple[NDArray[np.complex128],
                                                      NDArray[np.float64]]:
@@ -182,13 +237,24 @@ class DisplacedEquations:
         return out
 
     def rhs(self, t: float, y: NDArray[np.float64]) -> NDArray[np.float64]:
+        self.last_t = t
         alpha, m = self.split(y)
         sig = self.sigma_mean(m)
-        dalpha = self.A @ alpha + self.B @ sig + self.F @ np.exp(-1j * self.fdelta * t)
-        ph = np.exp(1j * self.pdelta * t)
         G = self.G
+        ph = np.exp(1j * self.pdelta * t)
+        fph = np.exp(-1j * self.fdelta * t)
+        if self.envelopes:
+            f = self.factors(t)
+            A, B = self.drift_at(f)
+            fph = fph * np.where(self.fenv >= 0, f[self.fenv], 1.0)
+            mph = np.array([float(env(t)) for env in self.menv]) * np.exp(1j * self.mdelta * t)
+        else:
+            f, A, B, mph = np.ones(0), self.A, self.B, np.zeros(0, dtype=complex)
+        dalpha = A @ alpha + B @ sig + self.F @ fph
         coeff = (G["a"] @ alpha + G["ac"] @ alpha.conj() + G["s"] @ sig + G["sc"] @ sig.conj()
-                 + G["p"] @ ph + G["pc"] @ ph.conj())
+                 + G["p"] @ ph + G["pc"] @ ph.conj() + G["m"] @ mph + G["mc"] @ mph.conj())
+        for rows, e in self.row_env:
+            coeff[rows] *= f[e]
         out = np.empty(2 * self.no + m.size)
         out[:self.no], out[self.no:2 * self.no] = dalpha.real, dalpha.imag
         self.lind.apply_packed(m, self.gen.at(coeff), out=out[2 * self.no:].reshape(m.shape))
@@ -208,20 +274,33 @@ def max_step(eqs: DisplacedEquations) -> Callable[[NDArray[np.float64]], float]:
     by at most h |d Omega_q / dt|, which the cap allows for; |<sigma_q>| (at most
     1/2) gets a 25 % margin. The cap is re-evaluated after every step, and an
     instability needs many steps beyond it to grow.
+
+    With envelopes, every coupling enters at its envelope's peak (|Omega_q| <=
+    |g_0^T alpha| + sum_e peak_e |g_e^T alpha|, which also bounds it within a step
+    whatever the envelopes do there), and d alpha/dt is taken at the time of the
+    last right-hand side evaluation.
     """
     spread = eqs.hamiltonian.spread()
     decay = eqs.lind.max_decay
-    g = 1j * eqs.B  # g[o, q], the oscillator-qubit couplings
+    # g[o, q], the oscillator-qubit couplings: constant ones, then one per envelope
+    gs = [(1j * eqs.B, 1.0)] + [(1j * Be, env.peak) for env, Be in
+                                zip(eqs.envelopes, eqs.B_env, strict=True) if np.any(Be)]
+    g_abs = sum((p * np.abs(g) for g, p in gs), np.zeros_like(eqs.B, dtype=float))
     lam = np.array([np.linalg.eigvalsh((ladder(d) + ladder(d).T).toarray())[-1]
                     for d in (eqs.space.dims[o] for o in eqs.osc)]) if eqs.no else np.zeros(0)
-    drive = np.abs(eqs.F).sum(axis=1)
+    peaks = np.array([eqs.envelopes[e].peak if e >= 0 else 1.0 for e in eqs.fenv])
+    drive = (np.abs(eqs.F) * peaks).sum(axis=1) if peaks.size else np.zeros(eqs.no)
+
+    def coherent(v: NDArray[np.complex128]) -> NDArray[np.float64]:
+        return sum((p * np.abs(g.T @ v) for g, p in gs), np.zeros(len(eqs.qub)))
 
     def cap(y: NDArray[np.float64]) -> float:
         alpha, m = eqs.split(y)
         sig = eqs.sigma_mean(m)
-        omega = np.abs(g.T @ alpha)
-        omega_rate = np.abs(g.T @ (eqs.A @ alpha + eqs.B @ sig)) + np.abs(g).T @ drive
-        beta = 2.0 * float(lam @ (np.abs(g) @ np.minimum(1.25 * np.abs(sig), 0.5)))
+        A, B = eqs.drift_at(eqs.factors(eqs.last_t)) if eqs.envelopes else (eqs.A, eqs.B)
+        omega = coherent(alpha)
+        omega_rate = coherent(A @ alpha + B @ sig) + g_abs.T @ drive
+        beta = 2.0 * float(lam @ (g_abs @ np.minimum(1.25 * np.abs(sig), 0.5)))
 
         def bound(h: float) -> float:
             return spread + 2.0 * float(np.sum(omega + h * omega_rate)) + beta

@@ -95,6 +95,11 @@ class CompiledModel:
         terms: list[CouplingTerm | DriveTerm] = [*self.couplings, *self.drives]
         return [t for t in terms if t.envelope is not None]
 
+    def unmodulated(self) -> CompiledModel:
+        """The model without its terms that have an envelope (the constant part)."""
+        return replace(self, couplings=tuple(c for c in self.couplings if c.envelope is None),
+                       drives=tuple(d for d in self.drives if d.envelope is None))
+
     def breakpoints(self, start: float, stop: float) -> list[float]:
         """Every envelope's breakpoints strictly inside (start, stop), sorted."""
         points = {b for t in self.modulated() if t.envelope is not None

@@ -35,7 +35,7 @@ from __future__ import annotations
 import itertools
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -244,8 +244,7 @@ def _segment_ode(problem: CompiledModel, times: NDArray[np.float64],
     n = len(problem.modes)
     wr = problem.frame_frequency
     mods = problem.modulated()
-    static = replace(problem, couplings=tuple(c for c in problem.couplings if c.envelope is None),
-                     drives=tuple(d for d in problem.drives if d.envelope is None))
+    static = problem.unmodulated()
     A0 = static.drift_dense()
     parts: list[tuple[Envelope, NDArray[np.complex128], list[tuple[float, Any]]]] = []
     for t in mods:
