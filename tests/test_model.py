@@ -119,8 +119,8 @@ DELETE = object()
     ({"solver": {"cutoff": {"battery": "many"}}}, r"solver\.cutoff\.battery: expected"),
     ({"solver": {"on_truncation": "ignore"}},
      r"solver\.on_truncation: expected one of error, warn"),
-    ({"extras": {}}, r"extras: unknown section; allowed: modes, couplings, drives, baths, time, "
-                     "solver"),
+    ({"extras": {}}, r"extras: unknown section; allowed: modes, couplings, drives, baths, "
+                     "dissipators, dephasing, time, solver"),
     ({"modes": []}, r"modes: a model needs at least one mode"),
     ({"modes": {"name": "x"}}, r"modes: expected an array of tables \[\[modes\]\]"),
 ])

@@ -24,7 +24,7 @@ from .builders import bare_model, catalytic_model, multicell_model
 from .config import Simulation, dumps_toml, load_toml, loads_toml
 from .envelopes import GaussianPulse, Table, Window, gaussian_pulse, table, window
 from .errors import ModelError, QBatteryError, TruncationError, UnsupportedMethodError
-from .model import Bath, Coupling, Drive, Mode, Model
+from .model import Bath, Coupling, Dephasing, Dissipator, Drive, Mode, Model
 from .observables import ergotropy, gaussian_ergotropy
 from .optimize import optimize
 from .options import SolverOptions, TimeGrid
@@ -36,6 +36,8 @@ __all__ = [
     "Bath",
     "Coupling",
     "DensityState",
+    "Dephasing",
+    "Dissipator",
     "Drive",
     "GaussianPulse",
     "GaussianState",

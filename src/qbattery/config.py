@@ -1,8 +1,8 @@
 """Output time grid, solver options, and TOML model files.
 
 A model file holds the physics (``[[modes]]``, ``[[couplings]]``, ``[[drives]]``,
-``[[baths]]``), the output times (``[time]`` stop, points: times from 0 to stop
-in units of 1/omega) and the solver options (``[solver]``)::
+``[[baths]]``, ``[[dissipators]]``, ``[[dephasing]]``), the output times (``[time]``
+stop, points: times from 0 to stop in units of 1/omega) and the solver options (``[solver]``)::
 
     [[modes]]
     name = "charger"
@@ -22,6 +22,14 @@ in units of 1/omega) and the solver options (``[solver]``)::
     mode = "charger"
     rate = 0.05
     occupation = 0.0        # or: temperature = 0.5
+
+    [[dissipators]]         # a correlated jump L = sum_i c_i x_i (complex c as [re, im])
+    jump = { charger = 1.0, battery = [0.0, -1.0] }
+    rate = 0.1              # optional: occupation, or temperature (and frequency)
+
+    [[dephasing]]
+    mode = "battery"
+    rate = 0.01
 
     [time]
     stop = 100.0
@@ -44,7 +52,7 @@ from typing import Any
 from .envelopes import Envelope
 from .errors import ModelError, QBatteryError
 from .kinds import mode_kind
-from .model import MAX_OCCUPATION, Bath, Coupling, Drive, Mode, Model
+from .model import MAX_OCCUPATION, Bath, Coupling, Dephasing, Dissipator, Drive, Mode, Model
 from .options import SolverOptions, TimeGrid
 from .validation import field_prefix
 
@@ -98,7 +106,8 @@ class Simulation:
 
 
 # -- reading ------------------------------------------------------------------------------------
-_TABLES = {"modes": Mode, "couplings": Coupling, "drives": Drive, "baths": Bath}
+_TABLES = {"modes": Mode, "couplings": Coupling, "drives": Drive, "baths": Bath,
+           "dissipators": Dissipator, "dephasing": Dephasing}
 _TOP = (*_TABLES, "time", "solver")
 
 
@@ -169,7 +178,18 @@ def _fastest_rate(model: Model, *, damping: bool) -> tuple[float, str]:
         for i, b in enumerate(model.baths):
             n = b.occupation_at(model.modes[model.index(b.mode)].frequency)
             rates.append((b.rate * (2 * n + 1) / 2, f"baths[{i}] rate x (2N + 1) / 2"))
+        for i, d in enumerate(model.dissipators):
+            n = _occupation(model, d)
+            weight = sum(abs(c) ** 2 for _, c in d.jump)
+            rates.append((d.rate * weight * (2 * n + 1) / 2,
+                          f"dissipators[{i}] rate x sum|c|^2 x (2N + 1) / 2"))
+        rates += [(p.rate / 2, f"dephasing[{i}].rate / 2") for i, p in enumerate(model.dephasing)]
     return max(rates, key=lambda r: r[0])
+
+
+def _occupation(model: Model, d: Dissipator) -> float:
+    """N of a correlated dissipator (its temperature at its modes' common frequency)."""
+    return d.occupation_at([model.modes[model.index(name)].frequency for name in d.modes])
 
 
 def check_scales(sim: Simulation, *, method: str | None = None, memory: bool = True) -> None:
@@ -232,6 +252,11 @@ def _thermal_level(model: Model, stop: float) -> tuple[float, str]:
         field = f"baths[{i}].{'occupation' if b.occupation is not None else 'temperature'}"
         sources.append((n, field))
         injected += b.rate * n * stop
+    for i, d in enumerate(model.dissipators):
+        n = _occupation(model, d)
+        field = f"dissipators[{i}].{'occupation' if d.occupation is not None else 'temperature'}"
+        sources.append((n, field))
+        injected += d.rate * sum(abs(c) ** 2 for _, c in d.jump) * n * stop
     if not sources:
         return 0.0, ""
     level, field = max(sources, key=lambda s: s[0])
@@ -330,6 +355,9 @@ def _toml_value(value: Any) -> str:
         return f"[{value.real!r}, {value.imag!r}]"
     if isinstance(value, int | float):
         return repr(float(value)) if isinstance(value, float) else str(value)
+    if isinstance(value, tuple) and value and all(
+            isinstance(v, tuple) and len(v) == 2 and isinstance(v[0], str) for v in value):
+        return _toml_value(dict(value))  # (name, value) pairs: a jump's weights
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     if isinstance(value, Envelope):

@@ -21,7 +21,9 @@ forms mean, and is what qbattery solves.) In the frame rotating at omega_r
 with x = a (oscillator) or x = sigma_- (qubit, so x^dag x is the excited-state
 projector and the ground state has energy 0). Each bath adds the local
 dissipator gamma (N + 1) D[x] + gamma N D[x^dag], D[c] rho = c rho c^dag -
-{c^dag c, rho}/2, with N the bath occupation at the mode's frequency.
+{c^dag c, rho}/2, with N the bath occupation at the mode's frequency; a
+:class:`Dissipator` the same with a correlated jump L = sum_i c_i x_i in place of
+x, and :class:`Dephasing` gamma_phi D[x^dag x].
 
 Every class validates itself when built (types, finiteness, signs, printable
 mode names, and the bounds MIN_FREQUENCY, MAX_FREQUENCY, MAX_RATE and
@@ -41,7 +43,9 @@ from typing import Any
 from .envelopes import Envelope, envelope_from
 from .errors import ModelError
 from .kinds import MODE_KINDS, mode_kind
-from .validation import real_number
+from .validation import complex_number, field_prefix, jump_weights, mode_name, real_number
+
+_name = mode_name
 
 #: The mode kinds a model accepts (:mod:`qbattery.kinds`).
 KINDS = tuple(MODE_KINDS)
@@ -78,35 +82,6 @@ def frequency_value(name: str, value: Any) -> float:
     if number < MIN_FREQUENCY:
         raise ModelError(name, f"must be >= {MIN_FREQUENCY:g} (units of omega), got {value!r}")
     return number
-
-
-def complex_number(name: str, value: Any, *, magnitude: float | None = None) -> complex:
-    """Convert a number or a ``[re, im]`` pair to a finite complex (|z| <= ``magnitude``)."""
-    if isinstance(value, complex):
-        parts: Sequence[Any] = (value.real, value.imag)
-    elif isinstance(value, list | tuple):
-        if len(value) != 2:
-            raise ModelError(name, f"expected a number or [re, im], got {value!r}")
-        parts = value
-    else:
-        parts = (value, 0.0)
-    re_ = real_number(name, parts[0])
-    im_ = real_number(name, parts[1])
-    z = complex(re_, im_)
-    if magnitude is not None and abs(z) > magnitude:
-        raise ModelError(name, f"must be at most {magnitude:g} in magnitude, got {value!r}")
-    return z
-
-
-def _name(name: str, value: Any) -> str:
-    """A mode name: a non-empty string of printable characters (no newline, NUL, tab or
-    other control character, which would break the stored model file and the paths)."""
-    if not isinstance(value, str) or not value.strip():
-        raise ModelError(name, f"expected a non-empty string, got {value!r}")
-    if not value.isprintable():
-        raise ModelError(name, f"must contain printable characters only (no newline, tab "
-                         f"or control character), got {value!r}")
-    return value
 
 
 @dataclass(frozen=True)
@@ -199,6 +174,14 @@ class Drive:
         object.__setattr__(self, "envelope", envelope_from(self.envelope))
 
 
+def bose(frequency: float, temperature: float) -> float:
+    """The Bose factor 1 / (exp(w/T) - 1) (0 at T = 0)."""
+    if not temperature:
+        return 0.0
+    x = frequency / temperature
+    return math.exp(-x) / -math.expm1(-x)
+
+
 @dataclass(frozen=True)
 class Bath:
     """Markovian thermal bath on one mode: rate gamma and occupation N (or temperature T).
@@ -234,10 +217,72 @@ class Bath:
         tiny N, or 0, instead of an overflow."""
         if self.occupation is not None:
             return self.occupation
-        if not self.temperature:
-            return 0.0
-        x = frequency / self.temperature
-        return math.exp(-x) / -math.expm1(-x)
+        return bose(frequency, self.temperature or 0.0)
+
+
+@dataclass(frozen=True)
+class Dissipator:
+    """A correlated jump L = sum_i c_i x_i: gamma (N + 1) D[L] + gamma N D[L^dag].
+
+    Args:
+        jump: the weights {mode: c_i} (complex as [re, im], or a real number).
+        rate: gamma (>= 0).
+        occupation: N; or ``temperature`` T, with N = 1 / (exp(w / T) - 1) at
+            ``frequency`` (default: the frequency all modes in L share).
+    """
+
+    jump: Any
+    rate: float
+    occupation: float | None = None
+    temperature: float | None = None
+    frequency: float | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "jump", jump_weights("jump", self.jump,
+                                                      magnitude=math.sqrt(MAX_RATE)))
+        object.__setattr__(self, "rate",
+                           real_number("rate", self.rate, minimum=0.0, magnitude=MAX_RATE))
+        if self.occupation is not None and self.temperature is not None:
+            raise ModelError("occupation", "give occupation or temperature, not both")
+        for attr in ("occupation", "temperature"):
+            if getattr(self, attr) is not None:
+                object.__setattr__(self, attr, real_number(attr, getattr(self, attr),
+                                                           minimum=0.0, magnitude=MAX_OCCUPATION))
+        if self.frequency is not None:
+            if self.temperature is None:
+                raise ModelError("frequency", "only a temperature needs a frequency")
+            object.__setattr__(self, "frequency", frequency_value("frequency", self.frequency))
+
+    @property
+    def modes(self) -> tuple[str, ...]:
+        """The modes in L."""
+        return tuple(name for name, _ in self.jump)
+
+    def occupation_at(self, frequencies: Sequence[float]) -> float:
+        """N: the occupation, or the Bose factor at ``frequency`` (else at the modes'
+        common frequency ``frequencies``, which must then all be equal)."""
+        if self.temperature is None:
+            return self.occupation or 0.0
+        w = self.frequency
+        if w is None:
+            if max(frequencies) != min(frequencies):
+                raise ModelError("frequency", "the modes in the jump have different "
+                                 "frequencies: give the bath's frequency for its temperature")
+            w = frequencies[0]
+        return bose(w, self.temperature)
+
+
+@dataclass(frozen=True)
+class Dephasing:
+    """Pure dephasing gamma_phi D[x^dag x] of one mode (a qubit: sigma_+ sigma_-)."""
+
+    mode: str
+    rate: float
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "mode", mode_name("mode", self.mode))
+        object.__setattr__(self, "rate",
+                           real_number("rate", self.rate, minimum=0.0, magnitude=MAX_RATE))
 
 
 @dataclass(frozen=True)
@@ -249,17 +294,22 @@ class Model:
         couplings: exchange couplings between pairs of distinct modes (each pair once).
         drives: coherent drives.
         baths: thermal baths (at most one per mode).
+        dissipators: correlated jumps (:class:`Dissipator`).
+        dephasing: pure dephasing (:class:`Dephasing`).
     """
 
     modes: tuple[Mode, ...]
     couplings: tuple[Coupling, ...] = ()
     drives: tuple[Drive, ...] = ()
     baths: tuple[Bath, ...] = ()
+    dissipators: tuple[Dissipator, ...] = ()
+    dephasing: tuple[Dephasing, ...] = ()
     _index: dict[str, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for attr, cls in (("modes", Mode), ("couplings", Coupling), ("drives", Drive),
-                          ("baths", Bath)):
+                          ("baths", Bath), ("dissipators", Dissipator),
+                          ("dephasing", Dephasing)):
             items = getattr(self, attr)
             if not isinstance(items, list | tuple):
                 raise ModelError(attr, f"expected a list, got {type(items).__name__}")
@@ -298,6 +348,13 @@ class Model:
             if b.mode in bathed:
                 raise ModelError(f"baths[{i}].mode", f"mode {b.mode!r} already has a bath")
             bathed.add(b.mode)
+        for i, jump in enumerate(self.dissipators):
+            for name in jump.modes:
+                known(f"dissipators[{i}].jump.{name}", name)
+            with field_prefix(f"dissipators[{i}]"):
+                jump.occupation_at([self.modes[index[m]].frequency for m in jump.modes])
+        for i, p in enumerate(self.dephasing):
+            known(f"dephasing[{i}].mode", p.mode)
 
     # -- look-ups ---------------------------------------------------------------------------
     @property

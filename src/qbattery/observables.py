@@ -140,7 +140,9 @@ def energy_flows(problem: CompiledModel, times: NDArray[np.float64],
 
     where P_k is the power drive k injects (rotating drive: -2 omega_x F_k
     Im(e^{i delta_k t} <x>), <x> in the rotating frame), J_b the heat into
-    dissipator b (thermal bath: gamma omega (<x^dag x> - N <[x, x^dag]>)) and P_c
+    dissipator b, -sum_i omega_i Tr(x_i^dag x_i D_b(rho)) (thermal bath: gamma omega
+    (<x^dag x> - N <[x, x^dag]>); correlated bath: from the cross moments of its
+    modes; dephasing: 0) and P_c
     the energy coupling c adds to the local energies (exchange: -2 g (omega_x -
     omega_y) Im <y^dag x>, zero between resonant modes).
 
@@ -149,7 +151,8 @@ def energy_flows(problem: CompiledModel, times: NDArray[np.float64],
         times: output times.
         occupation: (modes, times) <x^dag x>.
         amplitude: (modes, times) <x> in the frame of ``problem.frame_frequency``.
-        pair_coherence: (couplings, times) <x_j^dag x_i> for each coupling (i, j).
+        pair_coherence: (pairs, times) <x_j^dag x_i> for each pair (i, j) of
+            :attr:`CompiledModel.pairs` (the couplings', then the dissipators').
 
     Returns:
         ``drive_power`` (drives, times), ``heat`` (dissipators, times),
@@ -160,8 +163,12 @@ def energy_flows(problem: CompiledModel, times: NDArray[np.float64],
     for k, d in enumerate(problem.drives):
         drive[k] = d.power(freq[d.mode], amplitude[d.mode], times, problem.frame_frequency)
     heat = np.zeros((len(problem.dissipators), times.size))
+    kinds = [m.kind for m in problem.modes]
+    start = len(problem.couplings)
     for k, b in enumerate(problem.dissipators):
-        heat[k] = b.heat(freq[b.mode], problem.modes[b.mode].kind, occupation[b.mode])
+        stop = start + len(b.pairs())
+        heat[k] = b.heat_current(freq, kinds, occupation, pair_coherence[start:stop])
+        start = stop
     coupling = np.zeros((len(problem.couplings), times.size))
     for cls, idx in _by_class(problem.couplings).items():
         coupling[idx] = cls.powers([problem.couplings[k] for k in idx], freq,

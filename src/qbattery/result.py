@@ -24,7 +24,8 @@ class Result:
 
     Energies are local energies omega_i <x_i^dag x_i>; amplitudes are in the
     rotating frame of ``frame_frequency`` (the first drive's frequency). All
-    arrays are indexed (mode | drive | bath | coupling, time).
+    arrays are indexed (mode | drive | bath | coupling, time); ``heat`` has a row per
+    bath, then per correlated dissipator, then per dephasing.
     """
 
     model: Model
@@ -105,8 +106,10 @@ class Result:
         if m.drives:
             coords["drive"] = ("drive", [f"{d.mode}@{d.frequency:g}" for d in m.drives])
             data["drive_power"] = (("drive", "time"), self.drive_power, {"units": "omega^2"})
-        if m.baths:
-            coords["bath"] = ("bath", [b.mode for b in m.baths])
+        if m.baths or m.dissipators or m.dephasing:  # baths by mode, the others by field
+            coords["bath"] = ("bath", [b.mode for b in m.baths]
+                              + [f"dissipators[{k}]" for k in range(len(m.dissipators))]
+                              + [f"dephasing[{k}]" for k in range(len(m.dephasing))])
             data["heat"] = (("bath", "time"), self.heat,
                             {"long_name": "heat current into the bath", "units": "omega^2"})
         if m.couplings:

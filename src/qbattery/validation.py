@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from .errors import ModelError
 
-__all__ = ["field_prefix", "real_number"]
+__all__ = ["complex_number", "field_prefix", "jump_weights", "mode_name", "real_number"]
 
 
 @contextlib.contextmanager
@@ -44,3 +44,56 @@ def real_number(name: str, value: Any, *, minimum: float | None = None,
     if magnitude is not None and abs(number) > magnitude:
         raise ModelError(name, f"must be at most {magnitude:g} in magnitude, got {value!r}")
     return number
+
+
+def complex_number(name: str, value: Any, *, magnitude: float | None = None) -> complex:
+    """Convert a number or a ``[re, im]`` pair to a finite complex (|z| <= ``magnitude``)."""
+    if isinstance(value, complex):
+        parts: Sequence[Any] = (value.real, value.imag)
+    elif isinstance(value, list | tuple):
+        if len(value) != 2:
+            raise ModelError(name, f"expected a number or [re, im], got {value!r}")
+        parts = value
+    else:
+        parts = (value, 0.0)
+    re_ = real_number(name, parts[0])
+    im_ = real_number(name, parts[1])
+    z = complex(re_, im_)
+    if magnitude is not None and abs(z) > magnitude:
+        raise ModelError(name, f"must be at most {magnitude:g} in magnitude, got {value!r}")
+    return z
+
+
+def mode_name(name: str, value: Any) -> str:
+    """A mode name: a non-empty string of printable characters (no newline, NUL, tab or
+    other control character, which would break the stored model file and the paths)."""
+    if not isinstance(value, str) or not value.strip():
+        raise ModelError(name, f"expected a non-empty string, got {value!r}")
+    if not value.isprintable():
+        raise ModelError(name, f"must contain printable characters only (no newline, tab "
+                         f"or control character), got {value!r}")
+    return value
+
+
+def jump_weights(name: str, value: Any, *, magnitude: float) -> tuple[tuple[str, complex], ...]:
+    """A jump's weights {mode: c} (a table, or (mode, c) pairs) as pairs: non-empty,
+    printable names, finite complex numbers ([re, im] or real, |c| <= ``magnitude``),
+    not all zero."""
+    if isinstance(value, Mapping):
+        items = list(value.items())
+    elif isinstance(value, list | tuple) and all(
+            isinstance(p, list | tuple) and len(p) == 2 for p in value):
+        items = [tuple(p) for p in value]
+    else:
+        raise ModelError(name, f"expected a table {{mode = weight}}, got {value!r}")
+    if not items:
+        raise ModelError(name, "a jump needs at least one mode")
+    out: dict[str, complex] = {}
+    for key, weight in items:
+        mode = mode_name(name, key)
+        if mode in out:
+            raise ModelError(f"{name}.{mode}", "mode given twice")
+        out[mode] = complex_number(f"{name}.{mode}", weight, magnitude=magnitude)
+    if not any(out.values()):
+        raise ModelError(name, "every weight is zero (the jump operator would be 0)")
+    return tuple(out.items())

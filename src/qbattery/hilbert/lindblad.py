@@ -17,6 +17,12 @@ every state an integrator builds from packed derivatives is Hermitian exactly,
 so no projection is needed. The jumps map symmetric to symmetric and
 antisymmetric to antisymmetric matrices with real weights, so they act on M
 as they act on rho.
+
+Other jumps (a linear combination of several modes' lowering operators, possibly
+with complex weights, or a number operator x^dag x) are applied as whole
+dissipators c rho c^dag - {c^dag c, rho}/2 with sparse products (two per jump and
+term), after the local ones; they are not folded into the generator, so
+:meth:`Lindblad.generator` and ``half_decay`` hold the local jumps only.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from .space import FockSpace, Jump
+from .space import FockSpace, Jump, jump_operator
 
 __all__ = ["Lindblad", "add_adjoint", "pack_hermitian", "unpack_hermitian"]
 
@@ -89,7 +95,12 @@ class Lindblad:
         levels = space.levels
         half_decay = np.zeros(space.size)
         self._shifts: list[tuple[int, NDArray[np.float64], bool]] = []
+        self._general: list[tuple[sp.csr_matrix, sp.csr_matrix]] = []
         for jump in self.jumps:
+            if not jump.local:
+                c = jump_operator(space, jump)
+                self._general.append((c, sp.csr_matrix(c.conj().T @ c)))
+                continue
             d = space.dims[jump.mode]
             m = levels[jump.mode]
             # c^dag c = rate n (lowering) or rate (n + 1) below the top level (raising)
@@ -106,8 +117,24 @@ class Lindblad:
 
     @property
     def max_decay(self) -> float:
-        """Largest diagonal element of sum_c c^dag c (the fastest decay rate)."""
-        return 2.0 * float(self.half_decay.max()) if self.jumps else 0.0
+        """Largest diagonal element of sum_c c^dag c (the fastest decay rate; with
+        jumps that are not local, a bound: the largest absolute row sum)."""
+        if not self.jumps:
+            return 0.0
+        rows = 2.0 * self.half_decay
+        for _, cdc in self._general:
+            rows = rows + np.asarray(abs(cdc).sum(axis=1)).ravel()
+        return float(rows.max())
+
+    def general_dissipator(self, rho: NDArray[np.complex128]) -> NDArray[np.complex128]:
+        """sum_c (c rho c^dag - {c^dag c, rho}/2) over the jumps that are not local, for a
+        Hermitian ``rho`` (c rho c^dag = c (c rho)^dag)."""
+        out = np.zeros(rho.shape, dtype=complex)
+        for c, cdc in self._general:
+            out += c @ np.asarray(c @ rho).conj().T
+            y = np.asarray(cdc @ rho)
+            out -= 0.5 * (y + y.conj().T)
+        return out
 
     def generator(self, hamiltonian: sp.spmatrix) -> sp.csr_matrix:
         """-i K = -i H - (1/2) sum_c c^dag c, the left-acting part (cached for a static H)."""
@@ -185,6 +212,8 @@ class Lindblad:
         out += part.T
         if self._shifts:
             self.add_jumps(m, out)
+        if self._general:
+            out += pack_hermitian(self.general_dissipator(unpack_hermitian(m)))
         return out
 
     def apply(self, rho: NDArray[np.complex128], generator: sp.spmatrix
@@ -210,6 +239,8 @@ class Lindblad:
             out = y + y.conj().T
             if self._shifts:
                 self.add_jumps(herm, out)
+            if self._general:
+                out += self.general_dissipator(herm)
             return out
         out = np.empty_like(y)
         buf = np.empty((_BLOCK, dim), dtype=y.dtype)
@@ -218,4 +249,6 @@ class Lindblad:
             _add_adjoint_rows(y, out, rows, buf)
             if self._shifts:
                 self.add_jumps(herm, out, rows)
+        if self._general:
+            out += self.general_dissipator(herm)
         return out

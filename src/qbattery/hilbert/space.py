@@ -113,9 +113,12 @@ def jumps(model: Model | CompiledModel) -> list[Jump]:
 
 
 def jump_operator(space: FockSpace, jump: Jump) -> sp.csr_matrix:
-    """The sparse matrix sqrt(rate) x (or x^dag) of ``jump``."""
-    x = space.lowering(jump.mode)
-    return (np.sqrt(jump.rate) * (x.T if jump.raising else x)).tocsr()
+    """The sparse matrix of ``jump``: sqrt(rate) x (or x^dag), or a linear combination
+    of lowering operators, or x^dag x (:meth:`Jump.operator`)."""
+    if jump.local:
+        x = space.lowering(jump.mode)
+        return (np.sqrt(jump.rate) * (x.T if jump.raising else x)).tocsr()
+    return jump.operator(space.lowering_operators)
 
 
 @dataclass(frozen=True)
@@ -143,7 +146,9 @@ class RotatingHamiltonian:
         2 ||V + V^T|| <= 4 sqrt(||V||_1 ||V||_inf) for each oscillating part.
         """
         h = self.static
-        if h.shape[0] <= 64:
+        if h.count_nonzero() == 0:  # nothing static (Lanczos cannot start from H = 0)
+            out = 0.0
+        elif h.shape[0] <= 64:
             ev = np.linalg.eigvalsh(h.toarray())
             out = float(ev[-1] - ev[0])
         else:

@@ -81,9 +81,13 @@ def _trace_with(op: sp.coo_matrix, rho: NDArray[np.complex128]) -> complex:
 
 
 def pair_operators(model: Model | CompiledModel, space: FockSpace) -> list[sp.coo_matrix]:
-    """x_j^dag x_i for each coupling (i, j) of the model, as COO matrices."""
+    """x_j^dag x_i for each pair (i, j) of the model (:attr:`CompiledModel.pairs`: the
+    couplings', then the dissipators'), as COO matrices."""
     xs = space.lowering_operators
-    return [sp.coo_matrix(c.pair_operator(xs)) for c in compiled(model).couplings]
+    problem = compiled(model)
+    ops = [c.pair_operator(xs) for c in problem.couplings]
+    ops += [xs[j].T @ xs[i] for i, j in problem.pairs[len(problem.couplings):]]
+    return [sp.coo_matrix(op) for op in ops]
 
 
 def mode_observables(rho: NDArray[np.complex128], space: FockSpace,

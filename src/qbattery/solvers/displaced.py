@@ -201,7 +201,7 @@ def _run(problem: CompiledModel, times: NDArray[np.float64], state: State | None
     n_modes, n_t = len(model.modes), times.size
     occ = np.zeros((n_modes, n_t))
     amp = np.zeros((n_modes, n_t), dtype=complex)
-    coh = np.zeros((len(model.couplings), n_t), dtype=complex)
+    coh = np.zeros((len(problem.pairs), n_t), dtype=complex)
     erg = np.zeros((n_modes, n_t))
     disp = np.zeros((n_modes, n_t), dtype=complex)
     tail = np.zeros((n_modes, n_t))
@@ -209,7 +209,7 @@ def _run(problem: CompiledModel, times: NDArray[np.float64], state: State | None
     catalyst = CatalystRecorder(model, n_t)
     figures = FigureRecorder(problem, n_t)
     freq = problem.frequencies
-    pairs_idx = [c.modes for c in problem.couplings]
+    pairs_idx = problem.pairs
     tol = options.truncation_tol
 
     space = FockSpace.of(model, cutoffs)

@@ -116,7 +116,7 @@ def solve_on_space(model: Model | CompiledModel, space: FockSpace, times: NDArra
     n_modes, n_t = len(problem.modes), times.size
     occ = np.zeros((n_modes, n_t))
     amp = np.zeros((n_modes, n_t), dtype=complex)
-    coh = np.zeros((len(problem.couplings), n_t), dtype=complex)
+    coh = np.zeros((len(problem.pairs), n_t), dtype=complex)
     erg = np.zeros((n_modes, n_t))
     tail = np.zeros((n_modes, n_t))
     catalyst = CatalystRecorder(problem, n_t)

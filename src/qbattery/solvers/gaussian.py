@@ -7,11 +7,14 @@ evaluates the closed-form moments of :mod:`qbattery.terms.linear`:
     d alpha/dt = A alpha + sum_delta exp(-i delta t) b_delta,
     d C/dt     = A C + C A^dag + D,
 
-(C_ij = <da_j^dag da_i>, rotating frame of the model's frame frequency) with
+(C_ij = <da_j^dag da_i>, rotating frame of the model's frame frequency; D is
+non-diagonal for correlated baths) with
 exact propagators, no ODE stepping, in the smallest invariant subspace that
 holds the dynamics. The anomalous moments <da_i da_j> stay zero for exchange
 couplings and displaced thermal states, so a mode's ergotropy is
-omega |alpha|^2 (:func:`qbattery.observables.gaussian_ergotropy`).
+omega |alpha|^2 (:func:`qbattery.observables.gaussian_ergotropy`). The pair
+coherences are recorded for every pair of :attr:`CompiledModel.pairs` (the
+couplings', then those the correlated baths' heat currents need).
 
 State in: a :class:`~qbattery.solvers.base.GaussianState` (or None: the model's
 displaced thermal initial state at t = 0). State out: the moments at the last time.
@@ -34,7 +37,9 @@ from ..terms.linear import (
     covariance,
     first_moments,
     invariant_subspace,
+    noisy,
     propagate,
+    reduced,
 )
 from .base import EngineOutput, GaussianState, RunContext, SolverSpec, State
 
@@ -65,7 +70,7 @@ def _start(problem: CompiledModel, state: State | None
 def _run(problem: CompiledModel, times: NDArray[np.float64], state: State | None,
          options: SolverOptions, context: RunContext) -> EngineOutput:
     alpha0, cov0, t0 = _start(problem, state)
-    pairs = [c.modes for c in problem.couplings]
+    pairs = list(problem.pairs)
     cells = collective_cells(problem.model)  # the battery cells' joint covariance (merit)
     mom = propagate(problem, times, alpha0, cov0, t0=t0,
                     pairs=pairs + [(i, j) for i in cells for j in cells])
@@ -113,11 +118,11 @@ def steady_state(model: Model | CompiledModel
     n = len(problem.modes)
     A = problem.drift()
     b = next(iter(groups.values())) if groups else np.zeros(n, dtype=complex)
-    noise = problem.noise()
+    D = problem.diffusion()
     occ0 = problem.initial_occupations()
     eye = np.eye(n)
     starts = [b, problem.initial_amplitudes(),
-              *[eye[i] for i in np.flatnonzero((noise > 0) | (occ0 > 0))]]
+              *[eye[i] for i in np.flatnonzero(noisy(D) | (occ0 > 0))]]
     Q = invariant_subspace(A, starts)
     if Q.shape[1] == 0:
         return np.zeros(n, dtype=complex), np.zeros(n)
@@ -126,6 +131,6 @@ def steady_state(model: Model | CompiledModel
     if np.max(np.linalg.eigvals(Ar).real) > -1e-12:
         return None
     alpha = Q @ np.linalg.solve(Ar, -(QH @ b))
-    Cr = sla.solve_continuous_lyapunov(Ar, -((QH * noise) @ Q))
+    Cr = sla.solve_continuous_lyapunov(Ar, -reduced(D, Q))
     fluct = np.einsum("im,mn,in->i", Q, Cr, Q.conj()).real
     return alpha, np.abs(alpha) ** 2 + fluct

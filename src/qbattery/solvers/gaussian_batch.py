@@ -8,7 +8,8 @@ matrices A_p = V_p Lambda_p V_p^{-1} (frame of each model's first drive):
     alpha(t) = V (e^{Lambda t} c + sum_k e^{-i delta_k t} phi(Lambda + i delta_k, t) d_k),
     C(t)     = V (e^{M t} o X0 + phi(M, t) o Y) V^dag,
 
-with c = V^{-1} alpha(0), d_k = V^{-1} b_k (b_k = -i F_k e_mode(k)),
+with c = V^{-1} alpha(0), d_k = V^{-1} b_k (b_k = -i F_k e_mode(k)), D the
+diffusion matrix (non-diagonal for correlated baths),
 X0 = V^{-1} C(0) V^{-dag}, Y = V^{-1} D V^{-dag}, M_ij = lambda_i + conj(lambda_j),
 o the element-wise product and phi(mu, t) = (e^{mu t} - 1)/mu (= t at mu = 0),
 which is exact also at resonance (gamma = 0, linear growth). Where V is
@@ -63,7 +64,9 @@ def structure(model: Model) -> tuple[object, ...]:
     return (tuple((m.name, m.kind) for m in model.modes),
             tuple(c.between for c in model.couplings),
             tuple(d.mode for d in model.drives),
-            tuple(b.mode for b in model.baths))
+            tuple(b.mode for b in model.baths),
+            tuple(d.modes for d in model.dissipators),
+            tuple(p.mode for p in model.dephasing))
 
 
 def frequencies(models: Sequence[Model]) -> NDArray[np.float64]:
@@ -76,7 +79,7 @@ class _Stack:
     drift: NDArray[np.complex128]       # (P, n, n)
     drives: NDArray[np.complex128]      # (P, nd, n): b_k
     detuning: NDArray[np.float64]       # (P, nd): delta_k
-    noise: NDArray[np.float64]          # (P, n): gamma_i N_i
+    noise: NDArray[np.complex128]       # (P, n, n): the diffusion matrices D
     occ0: NDArray[np.float64]           # (P, n)
     alpha0: NDArray[np.complex128]      # (P, n)
 
@@ -104,7 +107,7 @@ def _stack(models: Sequence[Model]) -> _Stack:
     drift = np.zeros((P, n, n), dtype=complex)
     drives = np.zeros((P, nd, n), dtype=complex)
     detuning = np.zeros((P, nd))
-    noise = np.zeros((P, n))
+    noise = np.zeros((P, n, n), dtype=complex)
     occ0 = np.zeros((P, n))
     alpha0 = np.zeros((P, n), dtype=complex)
     for p, model in enumerate(models):
@@ -112,7 +115,7 @@ def _stack(models: Sequence[Model]) -> _Stack:
         drift[p] = problem.drift_dense()
         for k, d in enumerate(problem.drives):
             (detuning[p, k], drives[p, k]), = d.forcing(n, problem.frame_frequency)
-        noise[p] = problem.noise()
+        noise[p] = problem.diffusion().toarray()
         occ0[p] = problem.initial_occupations()
         alpha0[p] = problem.initial_amplitudes()
     return _Stack(drift, drives, detuning, noise, occ0, alpha0)
@@ -184,14 +187,18 @@ def _closed_form(s: _Stack, times: NDArray[np.float64], lam: NDArray[np.complex1
             modal += phase * _exp_phi(lam + 1j * delta[:, None], t)[1] * d
     alpha = V @ modal
     fluct = np.zeros(alpha.shape)
-    if np.any(s.noise > 0) or np.any(s.occ0 > 0):
+    if np.any(s.noise != 0) or np.any(s.occ0 > 0):
         # C = V X V^dag with X_ij(t) = e^{mu_ij t} X0_ij + phi(mu_ij, t) Y_ij, X Hermitian:
         # C_kk = sum_{i<=j} w_ij Re(V_ki conj(V_kj) X_ij), w = 1 on the diagonal, 2 above it.
         n = lam.shape[1]
         iu, ju = np.triu_indices(n)
         ViH = np.conj(np.swapaxes(Vi, 1, 2))
         X0 = (Vi * s.occ0[:, None, :]) @ ViH
-        Y = (Vi * s.noise[:, None, :]) @ ViH
+        diag = np.diagonal(s.noise, axis1=1, axis2=2)
+        if np.count_nonzero(s.noise) == np.count_nonzero(diag):  # local baths only
+            Y = (Vi * diag.real[:, None, :]) @ ViH
+        else:
+            Y = Vi @ s.noise @ ViH
         mu = lam[:, iu] + np.conj(lam[:, ju])
         E2, phi2 = _exp_phi(mu, t)
         X = E2 * X0[:, iu, ju, None] + phi2 * Y[:, iu, ju, None]

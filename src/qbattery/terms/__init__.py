@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from .base import CouplingTerm, DissipatorTerm, DriveTerm, Term
 from .compiled import CompiledModel, ModeTerm, compile_model, compiled
+from .correlated import CorrelatedBath, Dephasing
 from .couplings import Exchange
 from .dissipators import Jump, ThermalBath
 from .drives import RotatingDrive
@@ -19,7 +20,9 @@ from .modes import MODE_KINDS, ModeKind, Oscillator, Qubit, ladder, mode_kind
 __all__ = [
     "MODE_KINDS",
     "CompiledModel",
+    "CorrelatedBath",
     "CouplingTerm",
+    "Dephasing",
     "DissipatorTerm",
     "DriveTerm",
     "Exchange",

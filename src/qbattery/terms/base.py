@@ -55,6 +55,16 @@ class Term:
         """``label (ClassName)``, the name used when an engine refuses the term."""
         return f"{self.label} ({type(self).__name__})"
 
+    def provides(self, capability: str) -> bool:
+        """Whether the term provides ``capability`` (by default: its class's
+        ``capabilities``; a term whose capabilities depend on its modes overrides this)."""
+        return capability in self.capabilities
+
+    def refusal(self, capability: str) -> str:
+        """How an engine that needs ``capability`` names the term when refusing it
+        (:meth:`describe`, and why, where the term knows)."""
+        return self.describe()
+
     # -- Gaussian blocks (capability "gaussian"); the defaults contribute nothing ----------
     def drift_entries(self, frame: float) -> list[Entry]:
         """Entries of the drift matrix A (rotating frame of ``frame``)."""
@@ -64,8 +74,8 @@ class Term:
         """(detuning, b) pairs: d alpha/dt gains exp(-i detuning t) b."""
         return []
 
-    def noise_entries(self) -> list[tuple[int, float]]:
-        """(mode, value) entries of the diagonal diffusion matrix."""
+    def noise_entries(self) -> list[Entry]:
+        """(row, column, value) entries of the diffusion matrix D (Hermitian; repeats add)."""
         return []
 
     # -- operators on truncated spaces (capability "density") -----------------------------
@@ -141,9 +151,26 @@ class DriveTerm(Term):
 
 @dataclass(frozen=True)
 class DissipatorTerm(Term):
-    """A dissipator on mode ``mode``."""
+    """A dissipator on mode ``mode`` (a dissipator on several modes: the first of them).
+
+    Its heat current is J = -sum_i omega_i Tr(x_i^dag x_i D(rho)), the energy it takes
+    from the local energies (:meth:`heat_current`)."""
 
     mode: int
+
+    def pairs(self) -> list[tuple[int, int]]:
+        """Pairs (i, j) whose coherence <x_j^dag x_i> the heat current needs (the engines
+        record them after the couplings' pairs, :attr:`CompiledModel.pairs`)."""
+        return []
+
+    def heat_current(self, frequencies: NDArray[np.float64], kinds: Sequence[ModeKind],
+                     occupation: NDArray[np.float64], pair: NDArray[np.complex128]
+                     ) -> NDArray[np.float64]:
+        """Heat current into the environment over time, given every mode's <x^dag x>
+        (modes, times) and the coherences of :meth:`pairs` (pairs, times); by default
+        :meth:`heat` of its one mode."""
+        return self.heat(float(frequencies[self.mode]), kinds[self.mode],
+                         occupation[self.mode])
 
     def heat(self, frequency: float, kind: ModeKind, occupation: NDArray[np.float64]
              ) -> NDArray[np.float64]:

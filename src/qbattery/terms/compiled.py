@@ -11,11 +11,12 @@ TOML-shaped tables) into indices and term objects, once per solve:
 The Gaussian picture (rotating frame of ``frame_frequency``; x = a):
 
     d alpha/dt = A alpha + sum_delta exp(-i delta t) b_delta,
-    d C/dt     = A C + C A^dag + diag(noise),
+    d C/dt     = A C + C A^dag + D,
 
 with A = -i M - Gamma/2 assembled from the terms' blocks (:meth:`CompiledModel.drift`),
 the forcing vectors b_delta grouped by detuning (:meth:`CompiledModel.forcing`)
-and the diffusion diagonal (:meth:`CompiledModel.noise`). It is exact when every
+and the diffusion matrix (:meth:`CompiledModel.diffusion`; its diagonal
+:meth:`CompiledModel.noise`). It is exact when every
 mode kind and term is Gaussian (:meth:`CompiledModel.gaussian_reason`), and is
 the "Gaussian twin" (qubits replaced by oscillators, :meth:`CompiledModel.twin`)
 that the density-matrix engines use to plan their cutoffs.
@@ -34,6 +35,7 @@ from numpy.typing import NDArray
 
 from ..model import Model
 from .base import CouplingTerm, DissipatorTerm, DriveTerm, Term
+from .correlated import CorrelatedBath, Dephasing
 from .couplings import Exchange
 from .dissipators import Jump, ThermalBath
 from .drives import RotatingDrive
@@ -126,8 +128,8 @@ class CompiledModel:
     def lacking(self, capability: str) -> list[str]:
         """Descriptions of the terms that do not provide ``capability``."""
         if capability not in self._lacking:  # engines ask on every solve: keep the answer
-            self._lacking[capability] = [t.describe() for t in self.terms()
-                                         if capability not in t.capabilities]
+            self._lacking[capability] = [t.refusal(capability) for t in self.terms()
+                                         if not t.provides(capability)]
         return list(self._lacking[capability])
 
     @cached_property
@@ -148,7 +150,8 @@ class CompiledModel:
             parts.append("every mode must be Gaussian (an oscillator); " + "; ".join(
                 f"{kind}s: {', '.join(names)}" for kind, names in kinds.items()))
         if terms:
-            parts.append("every term must be linear/quadratic; not: " + ", ".join(terms))
+            parts.append("every term must be linear/quadratic (keep Gaussian states Gaussian)"
+                         "; not: " + ", ".join(terms))
         return "; ".join(parts)
 
     @property
@@ -159,6 +162,14 @@ class CompiledModel:
     def jumps(self) -> list[Jump]:
         """Collapse operators of every term, in order."""
         return [j for t in self.terms() for j in t.jumps()]
+
+    @cached_property
+    def pairs(self) -> tuple[tuple[int, int], ...]:
+        """The pairs (i, j) whose coherence <x_j^dag x_i> the engines record: each
+        coupling's, in order, then those the dissipators' heat currents need
+        (:meth:`DissipatorTerm.pairs`, in order)."""
+        return (*(c.modes for c in self.couplings),
+                *(p for d in self.dissipators for p in d.pairs()))
 
     # -- the Gaussian picture -------------------------------------------------------------
     def drift_entries(self) -> tuple[NDArray[np.int64], NDArray[np.int64],
@@ -201,11 +212,21 @@ class CompiledModel:
 
     def noise(self) -> NDArray[np.float64]:
         """Diagonal of the diffusion matrix D (gamma N per bathed mode)."""
-        out = np.zeros(len(self.modes))
-        for t in self.terms():
-            for i, value in t.noise_entries():
-                out[i] += value
-        return out
+        return np.asarray(self.diffusion().diagonal().real)
+
+    def diffusion(self) -> sp.csr_matrix:
+        """The diffusion matrix D (sparse, Hermitian; off-diagonal for correlated baths;
+        built once, do not modify it)."""
+        return self._diffusion
+
+    @cached_property
+    def _diffusion(self) -> sp.csr_matrix:
+        n = len(self.modes)
+        entries = [e for t in self.terms() for e in t.noise_entries()]
+        if not entries:
+            return sp.csr_matrix((n, n), dtype=complex)
+        rows, cols, vals = zip(*entries, strict=True)
+        return sp.csr_matrix((np.array(vals, dtype=complex), (rows, cols)), shape=(n, n))
 
     def initial_amplitudes(self) -> NDArray[np.complex128]:
         """alpha(0) of the model's own initial state."""
@@ -244,10 +265,20 @@ def _compile(model: Model) -> CompiledModel:
                                c.strength, c.envelope) for k, c in enumerate(model.couplings))
     drives = tuple(RotatingDrive(f"drives[{k}]", index[d.mode], d.amplitude, d.frequency,
                                  d.envelope) for k, d in enumerate(model.drives))
-    dissipators = tuple(
+    dissipators: tuple[DissipatorTerm, ...] = tuple(
         ThermalBath(f"baths[{k}]", index[b.mode], b.rate,
                     b.occupation_at(model.modes[index[b.mode]].frequency))
         for k, b in enumerate(model.baths))
+    for k, d in enumerate(model.dissipators):
+        weights = tuple((index[name], c) for name, c in d.jump)
+        gaussian = {modes[i].kind.gaussian for i, _ in weights}
+        occupation = d.occupation_at([modes[i].frequency for i, _ in weights])
+        dissipators += (CorrelatedBath(f"dissipators[{k}]", weights[0][0], weights, d.rate,
+                                       occupation, mixed=len(gaussian) > 1),)
+    dissipators += tuple(
+        Dephasing(f"dephasing[{k}]", index[p.mode], p.rate,
+                  displaced=not modes[index[p.mode]].kind.gaussian)
+        for k, p in enumerate(model.dephasing))
     return CompiledModel(model, modes, couplings, drives, dissipators, model.frame_frequency)
 
 

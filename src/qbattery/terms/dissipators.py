@@ -6,13 +6,21 @@ at the mode's frequency. Gaussian blocks: damping A_ii -= gamma/2 and diffusion
 D_ii += gamma N of the normally ordered covariance. Heat into the bath:
 J = gamma omega (<x^dag x> - N <[x, x^dag]>) (oscillator: gamma omega (<n> - N);
 qubit: gamma omega ((2N + 1) p_e - N)).
+
+:class:`Jump`: one collapse operator sqrt(rate) X. A local jump (X = x or x^dag of
+one mode) is what the Fock engine's fast path shifts; a linear combination
+X = sum_i c_i x_i (or its adjoint) and the number operator X = x^dag x are built as
+sparse matrices (:meth:`Jump.operator`). Correlated baths and dephasing:
+:mod:`qbattery.terms.correlated`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from .base import DissipatorTerm, Entry
@@ -23,11 +31,35 @@ __all__ = ["Jump", "ThermalBath"]
 
 @dataclass(frozen=True)
 class Jump:
-    """A collapse operator sqrt(rate) x_mode (or sqrt(rate) x_mode^dag when ``raising``)."""
+    """A collapse operator sqrt(rate) X.
+
+    X = x_mode (x_mode^dag when ``raising``); with ``weights`` ((i, c_i), ...),
+    X = sum_i c_i x_i (its adjoint when ``raising``; ``mode`` is then the first i);
+    with ``number``, X = x_mode^dag x_mode.
+    """
 
     mode: int
     rate: float
     raising: bool = False
+    weights: tuple[tuple[int, complex], ...] = ()
+    number: bool = False
+
+    @property
+    def local(self) -> bool:
+        """Whether X is x or x^dag of one mode (a shift of the Fock basis)."""
+        return not self.weights and not self.number
+
+    def operator(self, xs: Sequence[sp.spmatrix]) -> sp.csr_matrix:
+        """sqrt(rate) X on a product space with lowering operators ``xs`` (real x_i)."""
+        x = xs[self.mode]
+        if self.number:
+            op = x.T @ x
+        elif self.weights:
+            op = sum((c * xs[i] for i, c in self.weights), sp.csr_matrix(x.shape))
+            op = op.conj().T if self.raising else op
+        else:
+            op = x.T if self.raising else x
+        return sp.csr_matrix(np.sqrt(self.rate) * op)
 
 
 @dataclass(frozen=True)
@@ -52,9 +84,9 @@ class ThermalBath(DissipatorTerm):
         """A_ii -= gamma/2."""
         return [(self.mode, self.mode, -0.5 * self.rate)] if self.rate > 0 else []
 
-    def noise_entries(self) -> list[tuple[int, float]]:
+    def noise_entries(self) -> list[Entry]:
         """D_ii += gamma N."""
-        return [(self.mode, self.rate * self.occupation)] if self.rate > 0 else []
+        return [(self.mode, self.mode, self.rate * self.occupation)] if self.rate > 0 else []
 
     def heat(self, frequency: float, kind: ModeKind, occupation: NDArray[np.float64]
              ) -> NDArray[np.float64]:

@@ -49,7 +49,7 @@ from ..envelopes import Envelope
 from .compiled import CompiledModel
 
 __all__ = ["BREAKDOWN_TOL", "Moments", "TwinBounds", "covariance", "first_moments",
-           "invariant_subspace", "propagate", "twin_bounds"]
+           "invariant_subspace", "noisy", "propagate", "reduced", "twin_bounds"]
 
 #: Relative size below which a new Krylov direction counts as an exact breakdown.
 BREAKDOWN_TOL = 1e-12
@@ -89,6 +89,20 @@ def invariant_subspace(A: sp.csr_matrix | NDArray[np.complex128] | Sequence[Any]
         m += 1
         pending.extend((np.asarray(mat @ basis[:, m - 1]), scale) for mat in mats)
     return basis[:, :m]
+
+
+def noisy(D: sp.spmatrix) -> NDArray[np.bool_]:
+    """The modes with a nonzero row of the diffusion matrix ``D`` (they fluctuate)."""
+    return np.asarray(abs(D).sum(axis=1)).ravel() > 0
+
+
+def reduced(D: sp.spmatrix, Q: NDArray[np.complex128]) -> NDArray[np.complex128]:
+    """Q^dag D Q (a diagonal D as the scaled product of the local-bath case)."""
+    QH = Q.conj().T
+    off = sp.coo_matrix(D)
+    if np.all(off.row == off.col):
+        return np.asarray((QH * np.real(D.diagonal())) @ Q)
+    return np.asarray(QH @ np.asarray(D @ Q))
 
 
 def _steps(times: NDArray[np.float64], t0: float = 0.0) -> tuple[NDArray[np.float64], list[int]]:
@@ -204,10 +218,10 @@ def _propagate_static(problem: CompiledModel, times: NDArray[np.float64],
     n = len(problem.modes)
     A = problem.drift()
     groups = problem.forcing()
-    noise = problem.noise()
+    D = problem.diffusion()
     C0 = np.zeros(n, dtype=complex) if cov0 is None else np.asarray(cov0, dtype=complex)
     diagonal = C0.ndim == 1  # a diagonal C0 given as its diagonal (no n x n array)
-    fluctuating = np.flatnonzero((noise > 0) | (C0 != 0 if diagonal else np.any(C0 != 0, 0)))
+    fluctuating = np.flatnonzero(noisy(D) | (C0 != 0 if diagonal else np.any(C0 != 0, 0)))
     eye = np.eye(n)
     Q = invariant_subspace(A, [*groups.values(), alpha0, *(eye[i] for i in fluctuating)])
     dim = Q.shape[1]
@@ -221,7 +235,7 @@ def _propagate_static(problem: CompiledModel, times: NDArray[np.float64],
                                   times, t0)
         if fluctuating.size:
             C0r = (QH * C0) @ Q if diagonal else QH @ C0 @ Q
-            Cr = covariance(Ar, (QH * noise) @ Q, C0r, times, t0)
+            Cr = covariance(Ar, reduced(D, Q), C0r, times, t0)
             QC = np.einsum("im,tmn->tin", Q, Cr)
             fluct = np.einsum("tin,in->it", QC, Q.conj()).real
             for k, (i, j) in enumerate(pairs):
@@ -256,10 +270,10 @@ def _segment_ode(problem: CompiledModel, times: NDArray[np.float64],
     forcing: list[tuple[Envelope | None, float, NDArray[np.complex128]]] = [
         (None, delta, b) for delta, b in static.forcing().items()]
     forcing += [(env, delta, b) for env, _, fs in parts for delta, b in fs]
-    noise = problem.noise()
+    D = problem.diffusion()
     eye = np.eye(n)
     starts = [b for _, _, b in forcing] + [alpha0] + [eye[i] for i in
-                                                      np.flatnonzero((noise > 0) | np.any(
+                                                      np.flatnonzero(noisy(D) | np.any(
                                                           cov0 != 0, axis=0))]
     Q = invariant_subspace([A0, *(Ae for _, Ae, _ in parts)], starts)
     QH = Q.conj().T
@@ -267,7 +281,7 @@ def _segment_ode(problem: CompiledModel, times: NDArray[np.float64],
     A0r = QH @ A0 @ Q
     Aer = [(env, QH @ Ae @ Q) for env, Ae, _ in parts]
     fr = [(env, delta, QH @ b) for env, delta, b in forcing]
-    Dr = (QH * noise) @ Q
+    Dr = reduced(D, Q)
 
     def rhs(t: float, y: NDArray[np.float64]) -> NDArray[np.float64]:
         z = y.view(complex)
