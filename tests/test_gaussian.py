@@ -142,3 +142,13 @@ def test_auto_picks_gaussian_and_refuses_qubits() -> None:
     assert qb.choose_method(qb.bare_model(G, F)) == "gaussian"
     with pytest.raises(qb.UnsupportedMethodError, match="qubits: catalyst"):
         qb.solve(qb.catalytic_model(G, G, F), [1.0], method="gaussian")
+
+
+@pytest.mark.parametrize("stop", [4000.0, 1e6])
+def test_one_long_step_does_not_lose_the_covariance(stop: float) -> None:
+    """Regression: Van Loan's exp([[A, D], [0, -A^dag]] h) grows like exp(gamma h / 2);
+    one output step of 4000 at gamma = 0.05 returned <n> ~ 1e10 instead of N. Long steps
+    are now halved and composed."""
+    model = qb.bare_model(0.2, 0.0, 0.05, 1.0)
+    r = qb.solve(model, [0.0, stop], method="gaussian")
+    np.testing.assert_allclose(r.occupation[:, -1], [1.0, 1.0], atol=1e-9)

@@ -22,6 +22,7 @@ from .result import Result
 from .solvers import DensityState, GaussianState, State, check_times, run_engine
 from .solvers.base import Progress
 from .terms import compile_model
+from .terms.dressed import dress
 
 __all__ = ["solve"]
 
@@ -31,10 +32,13 @@ def solve(model: Model, times: ArrayLike, *, method: str | None = None,
           progress: Progress | None = None) -> Result:
     """Solve the Lindblad master equation of ``model`` at ``times``.
 
-    d rho/dt = -i [H(t), rho] + sum_baths gamma_i ((N_i + 1) D[x_i] + N_i D[x_i^dag]) rho,
+    d rho/dt = -i [H(t), rho] + sum_baths gamma_i ((N_i + 1) D[x_i] + N_i D[x_i^dag]) rho
+               (+ the correlated baths and dephasing of the model),
 
     with H(t) the network Hamiltonian of :mod:`qbattery.model`, solved in the
-    rotating frame of ``model.frame_frequency``.
+    rotating frame of ``model.frame_frequency``. With
+    ``options.master_equation = "global"`` the baths act on the normal modes of the
+    network instead (:mod:`qbattery.terms.dressed`; ``stats["secular_ratio"]``).
 
     Args:
         model: the network.
@@ -70,13 +74,15 @@ def solve(model: Model, times: ArrayLike, *, method: str | None = None,
                          f"{model.frame_frequency:g})")
     t = check_times(times, start=start)
     _check_scales(model, t, opts)
-    problem = compile_model(model)
+    problem, notes = compile_model(model), {}
+    if opts.master_equation == "global":
+        problem, notes = dress(problem)
     name, out, timing = run_engine(problem, t, opts, initial_state=initial_state,
                                    progress=progress)
     flows = energy_flows(problem, t, out.occupation, out.amplitude, out.pair_coherence)
     _check_finite(model, t, {"occupation": out.occupation, "amplitude": out.amplitude,
                              "ergotropy": out.ergotropy, **flows})
-    stats = {**timing, **out.stats}
+    stats = {**timing, **out.stats, **notes}
     if initial_state is not None:
         stats["continued_from"] = start
     return Result(model=model, times=t, method=name, options=opts,

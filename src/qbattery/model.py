@@ -60,6 +60,9 @@ MIN_FREQUENCY = 1e-6
 MAX_FREQUENCY = 1e6
 MAX_RATE = 1e6
 MAX_OCCUPATION = 1e6
+
+#: Spectral densities a bath may have (see :class:`Bath`).
+SPECTRAL_DENSITIES = ("flat", "ohmic")
 #: What a mode is for; ``"none"`` marks a mode with no role (e.g. a battery-named spectator).
 ROLES = ("charger", "catalyst", "battery", "none")
 
@@ -189,12 +192,19 @@ class Bath:
     Exactly one of ``occupation`` and ``temperature`` may be given; with
     neither the bath is at zero temperature. A temperature is converted with
     N = 1 / (exp(omega_i / T) - 1) at the mode's frequency.
+
+    ``spectral_density`` is the rate's dependence on frequency, used by the global
+    master equation (``SolverOptions(master_equation="global")``), where the bath
+    acts at the network's normal-mode frequencies Omega: ``"flat"`` (gamma at every
+    frequency) or ``"ohmic"`` (gamma Omega / omega_i). The local equation uses the
+    rate at the mode's own frequency, gamma, either way.
     """
 
     mode: str
     rate: float
     occupation: float | None = None
     temperature: float | None = None
+    spectral_density: str = "flat"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mode", _name("mode", self.mode))
@@ -210,6 +220,9 @@ class Bath:
             object.__setattr__(self, "temperature",
                                real_number("temperature", self.temperature, minimum=0.0,
                                            magnitude=MAX_OCCUPATION))
+        if self.spectral_density not in SPECTRAL_DENSITIES:
+            raise ModelError("spectral_density", f"expected one of "
+                             f"{', '.join(SPECTRAL_DENSITIES)}, got {self.spectral_density!r}")
 
     def occupation_at(self, frequency: float) -> float:
         """Bath occupation N at ``frequency``: the Bose factor 1 / (exp(w/T) - 1), written

@@ -150,7 +150,8 @@ class _Evaluator:
         grid = sim.time.times
         self.times = grid if obj.time is None else np.union1d(grid, [obj.time])
         self.window = np.searchsorted(self.times, grid)
-        self.batched = choose_method(sim.model, sim.solver.method) == "gaussian"
+        self.batched = choose_method(sim.model, sim.solver.method) == "gaussian" \
+            and sim.solver.master_equation == "local"
         self.count = 0
 
     def __call__(self, points: NDArray[np.float64]) -> NDArray[np.float64]:

@@ -86,6 +86,9 @@ class TimeGrid:
 
 Cutoff = str | int | Mapping[str, int]
 
+#: The master equations a solve can use (see :class:`SolverOptions`).
+MASTER_EQUATIONS = ("local", "global")
+
 
 @dataclass(frozen=True)
 class SolverOptions:
@@ -102,6 +105,9 @@ class SolverOptions:
         on_truncation: ``"error"`` (default) or ``"warn"`` when the tail exceeds
             ``truncation_tol`` with a fixed cutoff.
         max_cutoff: largest cutoff ``"auto"`` may grow to.
+        master_equation: ``"local"`` (default: each bath acts on its own mode) or
+            ``"global"`` (each bath acts on the normal modes of the network's
+            Hamiltonian, secular approximation; :mod:`qbattery.terms.dressed`).
     """
 
     method: str = "auto"
@@ -111,6 +117,7 @@ class SolverOptions:
     truncation_tol: float = 1e-6
     on_truncation: str = "error"
     max_cutoff: int = 120
+    master_equation: str = "local"
 
     def __post_init__(self) -> None:
         if not isinstance(self.method, str) or not self.method.strip():
@@ -130,6 +137,9 @@ class SolverOptions:
                 or not 2 <= self.max_cutoff <= MAX_LEVELS:
             raise ModelError("max_cutoff", f"expected an integer in [2, {MAX_LEVELS}], got "
                              f"{self.max_cutoff!r}")
+        if self.master_equation not in MASTER_EQUATIONS:
+            raise ModelError("master_equation", f"expected one of "
+                             f"{', '.join(MASTER_EQUATIONS)}, got {self.master_equation!r}")
         cutoff = self.cutoff
         if isinstance(cutoff, Mapping):
             for key, value in cutoff.items():

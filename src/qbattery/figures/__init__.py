@@ -128,4 +128,5 @@ from . import catalyst as _catalyst  # noqa: E402,F401  (figures 6 and 7)
 from . import multicell as _multicell  # noqa: E402,F401  (Appendix A)
 from . import dispersive as _dispersive  # noqa: E402,F401  (catalyst detuning)
 from . import storage as _storage  # noqa: E402,F401  (charge, switch off, store)
+from . import local_global as _local_global  # noqa: E402,F401  (local vs global ME)
 # isort: on

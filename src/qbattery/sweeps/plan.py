@@ -134,8 +134,9 @@ class SweepPlan:
 
     @property
     def batched(self) -> bool:
-        """Whether points are solved together by the batched Gaussian solver."""
-        return self.method == "gaussian"
+        """Whether points are solved together by the batched Gaussian solver (local
+        master equation only)."""
+        return self.method == "gaussian" and self.simulation.solver.master_equation == "local"
 
     @cached_property
     def times(self) -> NDArray[np.float64]:

@@ -13,7 +13,9 @@ Capabilities used by the engines:
 - ``"density"``: the term provides its operators on truncated Fock spaces
   (``method = "fock"``);
 - ``"displaced"``: the displaced-frame equations know how to move the term into
-  the frame that follows the oscillators' mean amplitudes (``method = "displaced"``).
+  the frame that follows the oscillators' mean amplitudes (``method = "displaced"``);
+- ``"global"``: a dissipator the global master equation can move onto the normal
+  modes (:mod:`qbattery.terms.dressed`; local thermal baths).
 """
 
 from __future__ import annotations

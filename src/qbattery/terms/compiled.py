@@ -267,7 +267,7 @@ def _compile(model: Model) -> CompiledModel:
                                  d.envelope) for k, d in enumerate(model.drives))
     dissipators: tuple[DissipatorTerm, ...] = tuple(
         ThermalBath(f"baths[{k}]", index[b.mode], b.rate,
-                    b.occupation_at(model.modes[index[b.mode]].frequency))
+                    b.occupation_at(model.modes[index[b.mode]].frequency), b.spectral_density)
         for k, b in enumerate(model.baths))
     for k, d in enumerate(model.dissipators):
         weights = tuple((index[name], c) for name, c in d.jump)

@@ -64,12 +64,14 @@ class Jump:
 
 @dataclass(frozen=True)
 class ThermalBath(DissipatorTerm):
-    """gamma (N + 1) D[x] + gamma N D[x^dag] on mode ``mode``."""
+    """gamma (N + 1) D[x] + gamma N D[x^dag] on mode ``mode``; ``spectral_density`` is
+    used only by the global master equation (:mod:`qbattery.terms.dressed`)."""
 
     rate: float
     occupation: float
+    spectral_density: str = "flat"
 
-    capabilities = frozenset({"gaussian", "density", "displaced"})
+    capabilities = frozenset({"gaussian", "density", "displaced", "global"})
 
     def jumps(self) -> list[Jump]:
         """The collapse operators (none for a zero rate)."""

@@ -158,15 +158,7 @@ def covariance(A: NDArray[np.complex128], D: NDArray[np.complex128],
     """
     m = A.shape[0]
     hs, which = _steps(times, t0)
-    props = []
-    for h in hs:
-        block = np.zeros((2 * m, 2 * m), dtype=complex)
-        block[:m, :m] = A
-        block[:m, m:] = D
-        block[m:, m:] = -A.conj().T
-        e = sla.expm(block * h)
-        phi = e[:m, :m]
-        props.append((phi, e[:m, m:] @ phi.conj().T))
+    props = [_van_loan(A, D, h) for h in hs]
     out = np.zeros((times.size, m, m), dtype=complex)
     c = C0.astype(complex)
     for k, w in enumerate(which):
@@ -175,6 +167,34 @@ def covariance(A: NDArray[np.complex128], D: NDArray[np.complex128],
         c = 0.5 * (c + c.conj().T)
         out[k] = c
     return out
+
+
+def _van_loan(A: NDArray[np.complex128], D: NDArray[np.complex128], h: float
+              ) -> tuple[NDArray[np.complex128], NDArray[np.complex128]]:
+    """(Phi, Q) with C(t + h) = Phi C(t) Phi^dag + Q: Phi = exp(A h), Q = int_0^h
+    exp(A s) D exp(A^dag s) ds, from exp of [[A, D], [0, -A^dag]] h (Van Loan).
+
+    The block -A^dag grows like exp(r h), r the largest decay rate (the largest
+    eigenvalue of -(A + A^dag)/2), and Q is a difference of such terms: over a long
+    step (r h = 80 for a run [0, 4000] at gamma = 0.05) all digits cancel. The step is
+    therefore halved until r h <= 1 and the pieces composed: (Phi, Q) twice is
+    (Phi^2, Phi Q Phi^dag + Q).
+    """
+    m = A.shape[0]
+    rate = max(0.0, float(np.linalg.eigvalsh(-0.5 * (A + A.conj().T))[-1])) if m else 0.0
+    halvings = max(0, int(np.ceil(np.log2(rate * h)))) if rate * h > 1 else 0
+    sub = h / 2**halvings
+    block = np.zeros((2 * m, 2 * m), dtype=complex)
+    block[:m, :m] = A
+    block[:m, m:] = D
+    block[m:, m:] = -A.conj().T
+    e = sla.expm(block * sub)
+    phi = e[:m, :m]
+    q = e[:m, m:] @ phi.conj().T
+    for _ in range(halvings):
+        q = phi @ q @ phi.conj().T + q
+        phi = phi @ phi
+    return phi, 0.5 * (q + q.conj().T)
 
 
 @dataclass(frozen=True, eq=False)
