@@ -74,7 +74,7 @@ def solve(model: Model, times: ArrayLike, *, method: str | None = None,
                          f"{model.frame_frequency:g})")
     t = check_times(times, start=start)
     _check_scales(model, t, opts)
-    problem, notes = compile_model(model), {}
+    problem, notes = compile_model(model), dict[str, float]()
     if opts.master_equation == "global":
         problem, notes = dress(problem)
     name, out, timing = run_engine(problem, t, opts, initial_state=initial_state,
