@@ -33,6 +33,7 @@ from ..model import Model
 from ..observables import gaussian_ergotropy
 from ..options import SolverOptions
 from ..terms import CompiledModel, compiled
+from ..terms.entropy import MAX_MODES, entropy_production
 from ..terms.linear import (
     covariance,
     first_moments,
@@ -41,7 +42,7 @@ from ..terms.linear import (
     propagate,
     reduced,
 )
-from .base import EngineOutput, GaussianState, RunContext, SolverSpec, State
+from .base import EngineOutput, Extra, GaussianState, RunContext, SolverSpec, State
 
 __all__ = ["SPEC", "covariance", "drift_matrix", "first_moments", "invariant_subspace",
            "steady_state"]
@@ -72,10 +73,20 @@ def _run(problem: CompiledModel, times: NDArray[np.float64], state: State | None
     alpha0, cov0, t0 = _start(problem, state)
     pairs = list(problem.pairs)
     cells = collective_cells(problem.model)  # the battery cells' joint covariance (merit)
+    n = len(problem.modes)
+    thermal = n <= MAX_MODES and all(d.temperature(problem.frequencies) is not None
+                                     for d in problem.dissipators) and problem.dissipators
+    every = [(i, j) for i in range(n) for j in range(i + 1, n)] if thermal else []
     mom = propagate(problem, times, alpha0, cov0, t0=t0,
-                    pairs=pairs + [(i, j) for i in cells for j in cells])
+                    pairs=pairs + [(i, j) for i in cells for j in cells] + every)
     alpha, fluct = mom.amplitude, mom.fluctuation
     cross = mom.pair[:len(pairs)].copy()
+    extra = {"fluctuation": (("mode", "time"), fluct),
+             **gaussian_collective(problem.model, alpha, cells,
+                                   mom.pair[len(pairs):len(pairs) + len(cells) ** 2])}
+    if thermal:
+        extra.update(_entropy(problem, times, alpha, fluct, every, mom.pair[-len(every):]
+                              if every else mom.pair[:0]))
     if pairs:
         i, j = np.array(pairs).T
         cross += alpha[i] * alpha[j].conj()
@@ -88,10 +99,28 @@ def _run(problem: CompiledModel, times: NDArray[np.float64], state: State | None
         pair_coherence=cross,
         ergotropy=gaussian_ergotropy(problem.frequencies[:, None], alpha, fluct),
         final_state=final,
-        extra={"fluctuation": (("mode", "time"), fluct),
-               **gaussian_collective(problem.model, alpha, cells, mom.pair[len(pairs):])},
+        extra=extra,
         stats={"subspace_dimension": mom.basis.shape[1]},
     )
+
+
+def _entropy(problem: CompiledModel, times: NDArray[np.float64], alpha: NDArray[np.complex128],
+             fluct: NDArray[np.float64], every: list[tuple[int, int]],
+             pair: NDArray[np.complex128]) -> Extra:
+    """S(t), the entropy production and each bath's heat into the system
+    (:mod:`qbattery.terms.entropy`), from the full covariance C(t)."""
+    n = len(problem.modes)
+    C = np.zeros((times.size, n, n), dtype=complex)
+    C[:, range(n), range(n)] = fluct.T
+    for k, (i, j) in enumerate(every):
+        C[:, i, j] = pair[k]
+        C[:, j, i] = pair[k].conj()
+    out = entropy_production(problem, times, alpha, C)
+    if out is None:
+        return {}
+    return {"entropy": (("time",), out["entropy"]),
+            "entropy_production": (("time",), out["entropy_production"]),
+            "system_heat": (("bath", "time"), out["system_heat"])}
 
 
 SPEC = SolverSpec(

@@ -179,6 +179,11 @@ class DissipatorTerm(Term):
         """Heat current into the environment, given the mode's <x^dag x> over time."""
         raise NotImplementedError(f"{self.describe()} does not report its heat")
 
+    def temperature(self, frequencies: NDArray[np.float64]) -> float | None:
+        """The bath temperature T > 0 of a thermal dissipator (for the entropy
+        production), else None."""
+        return None
+
     def alone_occupation(self, initial: float, times: NDArray[np.float64]
                          ) -> NDArray[np.float64] | None:
         """The occupation of its mode under this dissipator alone (for cutoff estimates)."""

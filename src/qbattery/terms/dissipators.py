@@ -96,6 +96,12 @@ class ThermalBath(DissipatorTerm):
         comm = kind.commutator(occupation)
         return np.asarray(self.rate * frequency * (occupation - self.occupation * comm))
 
+    def temperature(self, frequencies: NDArray[np.float64]) -> float | None:
+        """T = omega / ln(1 + 1/N) at the mode's frequency (None at N = 0)."""
+        if self.rate <= 0 or self.occupation <= 0:
+            return None
+        return float(frequencies[self.mode] / np.log1p(1.0 / self.occupation))
+
     def alone_occupation(self, initial: float, times: NDArray[np.float64]
                          ) -> NDArray[np.float64] | None:
         """N + (n0 - N) exp(-gamma t): the mode alone with this bath (None at zero rate)."""

@@ -66,6 +66,7 @@ class DressedBath(DissipatorTerm):
     sum of its parts')."""
 
     parts: tuple[CorrelatedBath, ...]
+    bath_temperature: float = 0.0
 
     capabilities = frozenset({"gaussian", "density", "displaced"})
 
@@ -75,6 +76,10 @@ class DressedBath(DissipatorTerm):
 
     def jumps(self) -> list[Jump]:
         return [j for p in self.parts for j in p.jumps()]
+
+    def temperature(self, frequencies: NDArray[np.float64]) -> float | None:
+        """The bath's temperature (None at T = 0)."""
+        return self.bath_temperature or None
 
     def drift_entries(self, frame: float) -> list[Entry]:
         return [e for p in self.parts for e in p.drift_entries(frame)]
@@ -142,9 +147,11 @@ def dress(problem: Any) -> tuple[Any, dict[str, float]]:
     projectors = [U[:, g] @ U[:, g].conj().T for g in groups]
     baths, largest = [], 0.0
     for b in problem.dissipators:
-        parts = _dressed_parts(b, problem.modes[b.mode].frequency, freqs, projectors)
+        temperature = b.temperature(problem.frequencies) or 0.0
+        parts = _dressed_parts(b, problem.modes[b.mode].frequency, temperature, freqs,
+                               projectors)
         largest = max([largest, *(p.rate for p in parts)])
-        baths.append(DressedBath(b.label, b.mode, tuple(parts)))
+        baths.append(DressedBath(b.label, b.mode, tuple(parts), temperature))
     spacing = float(np.min(np.diff(freqs))) if len(freqs) > 1 else float("inf")
     ratio = spacing / largest if largest > 0 else float("inf")
     if ratio < 1.0:
@@ -154,11 +161,10 @@ def dress(problem: Any) -> tuple[Any, dict[str, float]]:
     return replace(problem, dissipators=tuple(baths)), {"secular_ratio": ratio}
 
 
-def _dressed_parts(bath: ThermalBath, omega_j: float, freqs: list[float],
+def _dressed_parts(bath: ThermalBath, omega_j: float, temperature: float, freqs: list[float],
                    projectors: list[NDArray[np.complex128]]) -> list[CorrelatedBath]:
-    """One correlated jump A_j(Omega) = sum_i (P_Omega)_ji a_i per Bohr frequency."""
-    n_j = bath.occupation
-    temperature = omega_j / np.log1p(1.0 / n_j) if n_j > 0 else 0.0
+    """One correlated jump A_j(Omega) = sum_i (P_Omega)_ji a_i per Bohr frequency
+    (temperature 0: zero occupations)."""
     parts = []
     for omega, P in zip(freqs, projectors, strict=True):
         row = P[bath.mode]
