@@ -289,3 +289,16 @@ def test_qubit_catalyst_sweep_equals_single_runs(tmp_path):
     assert not plan.batched and plan.tile == (1,)
     run_sweep(plan, tmp_path / "q.zarr", options=SweepOptions(workers=2))
     _check_against_single_runs(open_sweep(tmp_path / "q.zarr").load(), plan)
+
+
+def test_dissipator_and_dephasing_fields_can_be_swept():
+    model = qb.Model((qb.Mode("a"), qb.Mode("q", kind="qubit")),
+                     couplings=(qb.Coupling(("a", "q"), 0.1),),
+                     dissipators=(qb.Dissipator({"a": 1.0, "q": 0.5}, 0.1),),
+                     dephasing=(qb.Dephasing("q", 0.01),))
+    assert parse_path(model, "dephasing.q.rate") == parse_path(model, "dephasing.0.rate")
+    new = with_values(model, [parse_path(model, "dissipators.0.rate"),
+                              parse_path(model, "dephasing.q.rate")], [0.3, 0.02])
+    assert new.dissipators[0].rate == 0.3 and new.dephasing[0].rate == 0.02
+    with pytest.raises(qb.ModelError, match="rate"):
+        with_values(model, [parse_path(model, "dephasing.0.rate")], [-1.0])

@@ -1,11 +1,12 @@
 """Addressing a model's numeric fields by PATH, and the ``--vary`` axes of a sweep.
 
 A PATH is ``SECTION.ITEM.FIELD``: ``drives.0.frequency``, ``couplings.1.strength``,
-``baths.0.occupation``, ``modes.catalyst.frequency``. ITEM is the item's index
-in its section or, for modes, the mode's name; a bath may also be named by its
-mode (a mode has at most one bath), and a drive by its mode when that mode has
-exactly one drive. Setting a bath's ``occupation`` clears its ``temperature``
-and vice versa (a bath has one or the other).
+``baths.0.occupation``, ``modes.catalyst.frequency``, ``dissipators.0.rate``,
+``dephasing.catalyst.rate``. ITEM is the item's index in its section or, for modes,
+the mode's name; a bath may also be named by its mode (a mode has at most one bath),
+and a drive or a dephasing by its mode when that mode has exactly one. Setting a
+bath's ``occupation`` clears its ``temperature`` and vice versa (a bath has one or
+the other).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "couplings": ("strength",),
     "drives": ("amplitude", "frequency"),
     "baths": ("rate", "occupation", "temperature"),
+    "dissipators": ("rate", "occupation", "temperature"),
+    "dephasing": ("rate",),
 }
 #: Largest number of values of one axis (each value is validated by building the model).
 MAX_AXIS_VALUES = 1_000_000
@@ -55,7 +58,8 @@ def _items(model: Model, section: str) -> list[tuple[str, ...]]:
         names: tuple[str, ...] = (str(i),)
         if section == "modes":
             names += (item.name,)
-        elif section == "baths":
+        elif section == "baths" or (section == "dephasing"
+                                    and sum(d.mode == item.mode for d in items) == 1):
             names += (item.mode,)
         elif section == "drives" and sum(d.mode == item.mode for d in items) == 1:
             names += (item.mode,)
