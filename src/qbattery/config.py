@@ -377,6 +377,8 @@ def _table_lines(obj: Any, defaults_skip: bool = True) -> list[str]:
             continue
         if defaults_skip and f.name.startswith("initial_") and not value:
             continue
+        if f.name in ("form", "phase") and value == f.default:  # files stay as they were
+            continue
         lines.append(f"{f.name} = {_toml_value(value)}")
     return lines
 

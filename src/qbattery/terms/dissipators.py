@@ -69,7 +69,7 @@ class ThermalBath(DissipatorTerm):
     rate: float
     occupation: float
 
-    capabilities = frozenset({"gaussian", "density", "displaced"})
+    capabilities = frozenset({"gaussian", "density", "displaced", "quadrature"})
 
     def jumps(self) -> list[Jump]:
         """The collapse operators (none for a zero rate)."""
