@@ -58,7 +58,7 @@ __all__ = ["SPEC", "covariance", "drift_matrix", "first_moments", "invariant_sub
 def _beyond_rwa(problem: CompiledModel) -> bool:
     """Whether some term has only quadrature blocks (a counter-rotating term): the
     model then needs the quadrature path (:mod:`qbattery.terms.quadrature`)."""
-    return any(t.provides("quadrature") and not t.provides("gaussian")
+    return any("quadrature" in t.capabilities and not t.provides("gaussian")
                for t in problem.terms())
 
 

@@ -40,7 +40,8 @@ from numpy.typing import NDArray
 from .compiled import CompiledModel
 from .linear import covariance, first_moments
 
-__all__ = ["QuadratureMoments", "QuadratureSystem", "complex_moments", "propagate_quadrature",
+__all__ = ["QuadratureMoments", "QuadratureSystem", "complex_moments", "ground_covariance",
+           "propagate_quadrature",
            "quadrature_matrices", "quadrature_reason", "quadrature_system"]
 
 
@@ -192,3 +193,24 @@ def propagate_quadrature(problem: CompiledModel, times: NDArray[np.float64],
         means[:, idx], cov[idx] = part.means[:, :k], part.covariance[:k]
         r, v = part.means[:, -1], part.covariance[-1]
     return QuadratureMoments(means, cov)
+
+
+def ground_covariance(hamiltonian: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The ground state's V of H = r^T H_q r / 2 (H_q positive definite):
+
+        V = H_q^{-1/2} (H_q^{1/2} J H_q J^T H_q^{1/2})^{1/2} H_q^{-1/2} / 2
+
+    (one mode, H_q = diag(k, m): V = diag(sqrt(m/k), sqrt(k/m))/2). Beyond the RWA the
+    coupled ground state is not the vacuum: <a_i^dag a_i> = (V_xx + V_pp - 1)/2 > 0."""
+    n = hamiltonian.shape[0] // 2
+    J = _symplectic(n)
+    w, u = np.linalg.eigh(hamiltonian)
+    if w[0] <= 0:
+        raise ValueError(f"H_q is not positive definite (eigenvalue {w[0]:.6g})")
+    half = (u * np.sqrt(w)) @ u.T
+    inv_half = (u / np.sqrt(w)) @ u.T
+    inner = half @ J @ hamiltonian @ J.T @ half
+    wi, ui = np.linalg.eigh(0.5 * (inner + inner.T))
+    root = (ui * np.sqrt(np.clip(wi, 0.0, None))) @ ui.T
+    v = 0.5 * inv_half @ root @ inv_half
+    return np.asarray(0.5 * (v + v.T))
