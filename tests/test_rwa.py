@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_helpers import run_process
 
 import qbattery as qb
 from qbattery.config import dumps_toml, loads_toml
@@ -19,8 +20,6 @@ from qbattery.model import Bath, Coupling, Drive, Mode, Model
 from qbattery.supermodes import supermodes
 from qbattery.terms import compile_model
 from qbattery.terms.quadrature import ground_covariance, quadrature_matrices
-
-from cli_helpers import run_process
 
 qutip = pytest.importorskip("qutip")
 
@@ -141,13 +140,13 @@ def test_dipole_network_gaussian_fock_qutip(damped: bool, drive: bool, phase: fl
         cutoff=12, rtol=1e-10, atol=1e-12))
     occ, amp = _qutip_lab(model, t, [12, 12])
     lab = np.exp(-1j * model.frame_frequency * t) * gauss.amplitude
-    assert np.max(np.abs(gauss.occupation - occ)) < 2e-6
-    assert np.max(np.abs(lab - amp)) < 2e-6
-    assert np.max(np.abs(gauss.occupation - fock.occupation)) < 2e-6
-    assert np.max(np.abs(gauss.amplitude - fock.amplitude)) < 2e-6
-    assert np.max(np.abs(gauss.ergotropy - fock.ergotropy)) < 2e-5
+    assert np.max(np.abs(gauss.occupation - occ)) < 1e-7
+    assert np.max(np.abs(lab - amp)) < 1e-7
+    assert np.max(np.abs(gauss.occupation - fock.occupation)) < 1e-7
+    assert np.max(np.abs(gauss.amplitude - fock.amplitude)) < 1e-7
+    assert np.max(np.abs(gauss.ergotropy - fock.ergotropy)) < 1e-7
     np.testing.assert_allclose(gauss.extra["interaction_energy"][1],
-                               fock.extra["interaction_energy"][1], atol=2e-6)
+                               fock.extra["interaction_energy"][1], atol=1e-7)
 
 
 def test_rabi_qubit_fock_vs_qutip() -> None:
@@ -173,7 +172,7 @@ def test_power_balance_closes_with_dipole_and_linear_drive() -> None:
     for method in ("gaussian", "fock"):
         r = qb.solve(model, t, method=method, options=qb.SolverOptions(rtol=1e-10, atol=1e-12))
         de = derivative(r.energy.sum(0), t)
-        assert np.max(np.abs(de - r.power_balance())[2:-2]) < 1e-5, method
+        assert np.max(np.abs(de - r.power_balance())[2:-2]) < 1e-7, method
         assert np.max(np.abs(r.coupling_power)) > 1e-2  # resonant, yet energy moves
         ds = r.to_xarray()
         assert "interaction_energy" in ds and "drive_power" in ds

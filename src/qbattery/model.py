@@ -7,7 +7,9 @@ rates in units of the bare frequency omega. The Hamiltonian is
          + sum_(i,j) g_ij (x_i x_j^dag + x_i^dag x_j)
          + sum_k F_k (exp(i omega_k t) x_k + exp(-i omega_k t) x_k^dag),
 
-the rotating-wave drive that is resonant when omega_k = omega_i. (The paper
+the rotating-wave drive that is resonant when omega_k = omega_i (``form`` of couplings
+and drives: ``"dipole"`` g (x + x^dag)(y + y^dag) and ``"linear"`` 2 F cos(omega_k t +
+phase)(x + x^dag) go beyond the rotating-wave approximation). (The paper
 writes the phases as exp(-i omega_f t) a + h.c.; read literally with
 H_0 = omega a^dag a that term would be resonant at omega_f = -omega. Its
 interaction-picture Eq. 2, a static F (a + a^dag) at Delta = 0, is what both
