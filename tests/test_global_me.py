@@ -127,3 +127,11 @@ def test_local_global_figure_data() -> None:
                                                                                  rel=0.01)
     assert np.all(ds.secular_ratio.values > 4)
     assert np.all(np.isfinite(ds.energy.values))
+
+
+def test_global_refuses_dipole_couplings_by_name() -> None:
+    model = qb.Model((qb.Mode("a"), qb.Mode("b", frequency=1.3)),
+                     couplings=(qb.Coupling(("a", "b"), 0.2, form="dipole"),),
+                     baths=(qb.Bath("a", 0.05, occupation=1.0),))
+    with pytest.raises(qb.ModelError, match=r"master_equation.*couplings\[0\] \(Dipole\)"):
+        qb.solve(model, [0.0, 1.0], options=GLOBAL)

@@ -16,7 +16,7 @@ from numpy.typing import ArrayLike, NDArray
 from .config import Simulation, check_scales
 from .errors import IntegrationError, ModelError
 from .model import Model
-from .observables import energy_flows
+from .observables import energy_flows, interaction_energy
 from .options import SolverOptions, TimeGrid
 from .result import Result
 from .solvers import DensityState, GaussianState, State, check_times, run_engine
@@ -79,7 +79,12 @@ def solve(model: Model, times: ArrayLike, *, method: str | None = None,
         problem, notes = dress(problem)
     name, out, timing = run_engine(problem, t, opts, initial_state=initial_state,
                                    progress=progress)
-    flows = energy_flows(problem, t, out.occupation, out.amplitude, out.pair_coherence)
+    flows = energy_flows(problem, t, out.occupation, out.amplitude, out.pair_coherence,
+                         out.anomalous)
+    extra = dict(out.extra)
+    if problem.anomalous_pairs:  # the local energies no longer add up to the total
+        extra["interaction_energy"] = (("time",), interaction_energy(
+            problem, t, out.pair_coherence, out.anomalous))
     _check_finite(model, t, {"occupation": out.occupation, "amplitude": out.amplitude,
                              "ergotropy": out.ergotropy, **flows})
     stats = {**timing, **out.stats, **notes}
@@ -87,7 +92,7 @@ def solve(model: Model, times: ArrayLike, *, method: str | None = None,
         stats["continued_from"] = start
     return Result(model=model, times=t, method=name, options=opts,
                   occupation=out.occupation, amplitude=out.amplitude, ergotropy=out.ergotropy,
-                  extra=out.extra, stats=stats, final_state=out.final_state, **flows)
+                  extra=extra, stats=stats, final_state=out.final_state, **flows)
 
 
 def _check_scales(model: Model, times: NDArray[np.float64], options: SolverOptions) -> None:

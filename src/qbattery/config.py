@@ -174,6 +174,11 @@ def _fastest_rate(model: Model, *, damping: bool) -> tuple[float, str]:
     rates += [(abs(d.frequency - wr), f"detuning of drives[{i}]")
               for i, d in enumerate(model.drives)]
     rates += [(abs(c.strength), f"couplings[{i}].strength") for i, c in enumerate(model.couplings)]
+    # counter-rotating parts oscillate at 2 omega_r (dipole) and omega_f + omega_r (linear)
+    rates += [(2 * wr, f"couplings[{i}] counter-rotating frequency 2 x frame frequency")
+              for i, c in enumerate(model.couplings) if c.form != "exchange"]
+    rates += [(d.frequency + wr, f"drives[{i}] counter-rotating frequency")
+              for i, d in enumerate(model.drives) if d.form != "rotating"]
     if damping:
         for i, b in enumerate(model.baths):
             n = b.occupation_at(model.modes[model.index(b.mode)].frequency)
@@ -376,6 +381,8 @@ def _table_lines(obj: Any, defaults_skip: bool = True) -> list[str]:
         if value is None:
             continue
         if defaults_skip and f.name.startswith("initial_") and not value:
+            continue
+        if f.name in ("form", "phase") and value == f.default:  # files stay as they were
             continue
         lines.append(f"{f.name} = {_toml_value(value)}")
     return lines

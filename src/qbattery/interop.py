@@ -123,10 +123,10 @@ def to_qutip(model: Model, *, cutoffs: int | Mapping[str, int] | str,
     if ham.oscillating or ham.modulated:
         hamiltonian = [h0]
         for delta, v in ham.oscillating:
-            hamiltonian += [[qobj(v), _phase(delta, 1)], [qobj(v.T), _phase(delta, -1)]]
+            hamiltonian += [[qobj(v), _phase(delta, 1)], [qobj(v.conj().T), _phase(delta, -1)]]
         for env, delta, v in ham.modulated:  # f(t) (e^{i delta t} V + h.c.)
             hamiltonian += [[qobj(v), _phase(delta, 1, env)],
-                            [qobj(v.T), _phase(delta, -1, env)]]
+                            [qobj(v.conj().T), _phase(delta, -1, env)]]
     return QutipProblem(
         hamiltonian=hamiltonian,
         collapse_operators=[qobj(jump_operator(space, j)) for j in jumps(model)],

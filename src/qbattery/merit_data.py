@@ -176,7 +176,10 @@ def gaussian_local_figures(ds: xr.Dataset, model: Model) -> dict[str, Any]:
     loop over ``solve`` does not pay for them."""
     freq = np.array([m.frequency for m in model.modes])[:, None]
     alpha = ds["amplitude_real"].values + 1j * ds["amplitude_imag"].values
-    figs = merit.gaussian_local_figures(freq, alpha, ds["fluctuation"].values)
+    m: Any = 0.0  # the anomalous moment <da da> (quadrature path, beyond the RWA)
+    if "anomalous_moment_real" in ds:
+        m = ds["anomalous_moment_real"].values + 1j * ds["anomalous_moment_imag"].values
+    figs = merit.gaussian_local_figures(freq, alpha, ds["fluctuation"].values, m)
     return {name: (("mode", "time"), figs[name]) for name in _LOCAL}
 
 

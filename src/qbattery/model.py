@@ -7,7 +7,9 @@ rates in units of the bare frequency omega. The Hamiltonian is
          + sum_(i,j) g_ij (x_i x_j^dag + x_i^dag x_j)
          + sum_k F_k (exp(i omega_k t) x_k + exp(-i omega_k t) x_k^dag),
 
-the rotating-wave drive that is resonant when omega_k = omega_i. (The paper
+the rotating-wave drive that is resonant when omega_k = omega_i (``form`` of couplings
+and drives: ``"dipole"`` g (x + x^dag)(y + y^dag) and ``"linear"`` 2 F cos(omega_k t +
+phase)(x + x^dag) go beyond the rotating-wave approximation). (The paper
 writes the phases as exp(-i omega_f t) a + h.c.; read literally with
 H_0 = omega a^dag a that term would be resonant at omega_f = -omega. Its
 interaction-picture Eq. 2, a static F (a + a^dag) at Delta = 0, is what both
@@ -43,7 +45,14 @@ from typing import Any
 from .envelopes import Envelope, envelope_from
 from .errors import ModelError
 from .kinds import MODE_KINDS, mode_kind
-from .validation import complex_number, field_prefix, jump_weights, mode_name, real_number
+from .validation import (
+    choice,
+    complex_number,
+    field_prefix,
+    jump_weights,
+    mode_name,
+    real_number,
+)
 
 _name = mode_name
 
@@ -132,9 +141,16 @@ class Mode:
         object.__setattr__(self, "initial_amplitude", amp)
 
 
+#: Coupling forms: g (x y^dag + x^dag y), and g (x + x^dag)(y + y^dag) (its RWA part: exchange).
+COUPLING_FORMS = ("exchange", "dipole")
+#: Drive forms: F (e^{i w t} x + h.c.), and 2 F cos(w t + phase)(x + x^dag).
+DRIVE_FORMS = ("rotating", "linear")
+
+
 @dataclass(frozen=True)
 class Coupling:
-    """Exchange coupling f(t) g (x y^dag + x^dag y) between two modes.
+    """Coupling f(t) g (x y^dag + x^dag y) (``form = "exchange"``) or
+    f(t) g (x + x^dag)(y + y^dag) (``form = "dipole"``, beyond the RWA) between two modes.
 
     ``envelope`` (:mod:`qbattery.envelopes`): f(t); absent, the coupling is constant.
     """
@@ -142,6 +158,7 @@ class Coupling:
     between: tuple[str, str]
     strength: float
     envelope: Envelope | None = None
+    form: str = "exchange"
 
     def __post_init__(self) -> None:
         pair = self.between
@@ -154,11 +171,14 @@ class Coupling:
         object.__setattr__(self, "strength",
                            real_number("strength", self.strength, magnitude=MAX_RATE))
         object.__setattr__(self, "envelope", envelope_from(self.envelope))
+        object.__setattr__(self, "form", choice("form", self.form, COUPLING_FORMS))
 
 
 @dataclass(frozen=True)
 class Drive:
-    """Coherent drive f(t) F (exp(i omega_f t) x + exp(-i omega_f t) x^dag) on one mode.
+    """Coherent drive f(t) F (exp(i omega_f t) x + exp(-i omega_f t) x^dag) on one mode
+    (``form = "rotating"``), or f(t) 2 F cos(omega_f t + phase)(x + x^dag)
+    (``form = "linear"``, beyond the RWA; ``phase`` only for this form).
 
     Resonant with a mode of frequency omega_f (see the module docstring for the
     sign convention and the paper's typo). ``envelope`` (:mod:`qbattery.envelopes`):
@@ -168,6 +188,8 @@ class Drive:
     amplitude: float
     frequency: float = 1.0
     envelope: Envelope | None = None
+    form: str = "rotating"
+    phase: float = 0.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mode", _name("mode", self.mode))
@@ -175,6 +197,11 @@ class Drive:
                            real_number("amplitude", self.amplitude, magnitude=MAX_RATE))
         object.__setattr__(self, "frequency", frequency_value("frequency", self.frequency))
         object.__setattr__(self, "envelope", envelope_from(self.envelope))
+        object.__setattr__(self, "form", choice("form", self.form, DRIVE_FORMS))
+        phase = real_number("phase", self.phase, magnitude=MAX_FREQUENCY)
+        if phase and self.form != "linear":
+            raise ModelError("phase", 'only a drive of form "linear" takes a phase')
+        object.__setattr__(self, "phase", phase)
 
 
 def bose(frequency: float, temperature: float) -> float:

@@ -30,6 +30,7 @@ __all__ = [
     "ergotropy",
     "ergotropy_of_levels",
     "gaussian_ergotropy",
+    "interaction_energy",
     "levels",
     "logarithmic_negativity",
     "mutual_information",
@@ -131,7 +132,9 @@ def logarithmic_negativity(rho: ArrayLike, dims: tuple[int, ...], i: int, j: int
 
 def energy_flows(problem: CompiledModel, times: NDArray[np.float64],
                  occupation: NDArray[np.float64], amplitude: NDArray[np.complex128],
-                 pair_coherence: NDArray[np.complex128]) -> dict[str, NDArray[np.float64]]:
+                 pair_coherence: NDArray[np.complex128],
+                 anomalous: NDArray[np.complex128] | None = None
+                 ) -> dict[str, NDArray[np.float64]]:
     """Power and heat currents, each from its term.
 
     With E = sum_i omega_i <x_i^dag x_i> (local energy),
@@ -144,7 +147,9 @@ def energy_flows(problem: CompiledModel, times: NDArray[np.float64],
     (<x^dag x> - N <[x, x^dag]>); correlated bath: from the cross moments of its
     modes; dephasing: 0) and P_c
     the energy coupling c adds to the local energies (exchange: -2 g (omega_x -
-    omega_y) Im <y^dag x>, zero between resonant modes).
+    omega_y) Im <y^dag x>, zero between resonant modes; dipole: also
+    -2 g (omega_x + omega_y) Im <x y>_lab, see :mod:`qbattery.terms.couplings`).
+    Linear drive: P = -4 omega_x F cos(omega_f t + phi) Im <x>_lab.
 
     Args:
         problem: the compiled model.
@@ -153,6 +158,8 @@ def energy_flows(problem: CompiledModel, times: NDArray[np.float64],
         amplitude: (modes, times) <x> in the frame of ``problem.frame_frequency``.
         pair_coherence: (pairs, times) <x_j^dag x_i> for each pair (i, j) of
             :attr:`CompiledModel.pairs` (the couplings', then the dissipators').
+        anomalous: (pairs, times) <x_i x_j> (rotating frame) for each pair of
+            :attr:`CompiledModel.anomalous_pairs` (None when there is none).
 
     Returns:
         ``drive_power`` (drives, times), ``heat`` (dissipators, times),
@@ -170,10 +177,28 @@ def energy_flows(problem: CompiledModel, times: NDArray[np.float64],
         heat[k] = b.heat_current(freq, kinds, occupation, pair_coherence[start:stop])
         start = stop
     coupling = np.zeros((len(problem.couplings), times.size))
+    anom = problem.coupling_anomalous(anomalous, times.size)
     for cls, idx in _by_class(problem.couplings).items():
+        rows = None if anom is None else anom[idx]
         coupling[idx] = cls.powers([problem.couplings[k] for k in idx], freq,
-                                   pair_coherence[idx], times)
+                                   pair_coherence[idx], times, anomalous=rows,
+                                   frame=problem.frame_frequency)
     return {"drive_power": drive, "heat": heat, "coupling_power": coupling}
+
+
+def interaction_energy(problem: CompiledModel, times: NDArray[np.float64],
+                       pair_coherence: NDArray[np.complex128],
+                       anomalous: NDArray[np.complex128] | None) -> NDArray[np.float64]:
+    """sum_c <H_c>(t): the energy in the couplings, which the local energies omit
+    (total energy = sum of local energies + this; exchange: 2 g Re <y^dag x>;
+    dipole: 2 g Re(<x y>_lab + <y^dag x>)). Arguments as :func:`energy_flows`."""
+    anom = problem.coupling_anomalous(anomalous, times.size)
+    out = np.zeros(times.size)
+    for k, c in enumerate(problem.couplings):
+        out += c.interaction_energy(pair_coherence[k], times,
+                                    anomalous=None if anom is None else anom[k],
+                                    frame=problem.frame_frequency)
+    return out
 
 
 def _by_class(terms: Sequence[CouplingTerm]) -> dict[type[CouplingTerm], list[int]]:

@@ -11,6 +11,15 @@ reads sum_k f_k (e^{i omega_f t} C_k + h.c.)); a drive at omega_f is resonant
 with the driven normal modes at Omega_k = omega_f. Bare model: Omega = omega +- g,
 f = F / sqrt(2) each (Eq. 7-8).
 
+*Beyond the RWA* (dipole couplings g (x + x^dag)(y + y^dag)): the normal modes come
+from the quadratic Hamiltonian H = r^T H_q r / 2 in quadratures
+(:mod:`qbattery.terms.quadrature`) by symplectic diagonalisation: the eigenvalues of
+J H_q are +-i Omega_k (two equal modes: omega sqrt(1 +- 2g/omega)). H_q must be
+positive definite (H bounded below); otherwise the network is reported as unstable
+(``stable`` False, ``instability`` the reason) and its frequencies are NaN. Each
+normal mode's composition is the weight |u_i|^2 + |v_i|^2 of its Bogoliubov
+vector on mode i (signed by the x-quadrature component).
+
 *Catalyst picture (Appendix A).* For a catalyst q coupled to the other modes
 with couplings g_i, the bright mode C_+ = sum_i g_i x_i / G, G = sqrt(sum g_i^2),
 is the only combination that couples to q (with strength G). The orthogonal
@@ -33,6 +42,7 @@ from numpy.typing import NDArray
 from .errors import ModelError
 from .model import Coupling, Drive, Model
 from .terms import compile_model
+from .terms.quadrature import quadrature_matrices
 
 
 @dataclass(frozen=True, eq=False)
@@ -55,6 +65,10 @@ class Supermodes:
         dark_leakage: largest |<C_d| M |C_+>| or coupling between dark modes; zero
             when the dark modes are exact normal modes.
         drive_frequencies: the drive frequencies of the model.
+        stable: False when the quadratic Hamiltonian is not bounded below (dipole
+            couplings stronger than the modes allow).
+        instability: why it is unstable ("" when stable).
+        beyond_rwa: the normal modes include counter-rotating couplings.
     """
 
     names: tuple[str, ...]
@@ -71,6 +85,9 @@ class Supermodes:
     dark_frequencies: NDArray[np.float64] | None
     dark_leakage: float
     drive_frequencies: tuple[float, ...]
+    stable: bool = True
+    instability: str = ""
+    beyond_rwa: bool = False
 
     def resonances(self, *, tol: float = 1e-9) -> NDArray[np.float64]:
         """Frequencies of the normal modes the drive couples to (the resonant drive frequencies)."""
@@ -86,7 +103,11 @@ class Supermodes:
 
     def table(self) -> str:
         """A readable report, as printed by ``qbattery modes``."""
-        lines = ["Normal modes (qubits in the single-excitation limit):",
+        if not self.stable:
+            return f"Unstable network: {self.instability}"
+        head = ("Normal modes (symplectic, with counter-rotating couplings):" if self.beyond_rwa
+                else "Normal modes (qubits in the single-excitation limit):")
+        lines = [head,
                  f"  {'#':>3} {'frequency':>10} {'drive weight':>13} {'on catalyst':>12}  "
                  "composition"]
         for k in range(self.frequencies.size):
@@ -149,7 +170,13 @@ def supermodes(model: Model, *, catalyst: str | None = None) -> Supermodes:
     drive = np.zeros(n)
     for b in problem.forcing().values():
         drive += np.real(1j * b)
-    freqs, vecs = np.linalg.eigh(M)
+    beyond = any(not c.provides("gaussian") and c.provides("quadrature")
+                 for c in problem.couplings)
+    if beyond:
+        freqs, vecs, why = symplectic_modes(problem.twin())
+    else:
+        freqs, vecs = np.linalg.eigh(M)
+        why = ""
     # sign convention: the first non-negligible component of each vector is positive
     lead = np.argmax(np.abs(vecs) > 1e-9, axis=0)
     vecs = vecs * np.sign(vecs[lead, np.arange(n)])
@@ -181,7 +208,32 @@ def supermodes(model: Model, *, catalyst: str | None = None) -> Supermodes:
         dark=dark, dark_drive_weights=dark_w, bright_drive_weight=bright_w,
         dark_frequencies=dark_f, dark_leakage=leak,
         drive_frequencies=tuple(d.frequency for d in model.drives),
+        stable=not why, instability=why, beyond_rwa=beyond,
     )
+
+
+def symplectic_modes(problem: Any) -> tuple[NDArray[np.float64], NDArray[np.float64], str]:
+    """(Omega_k increasing, (modes, normal modes) signed composition, "") of a compiled
+    model's quadratic Hamiltonian; NaNs and the reason when H_q is not positive definite."""
+    n = len(problem.modes)
+    hq = quadrature_matrices(problem)[0]
+    lowest = float(np.linalg.eigvalsh(hq)[0])
+    if lowest <= 0:
+        why = (f"the quadratic Hamiltonian H_q has eigenvalue {lowest:.6g} <= 0, so H is not "
+               "bounded below (e.g. 2g > omega for two equal dipole-coupled modes); no "
+               "normal-mode frequencies")
+        return np.full(n, np.nan), np.zeros((n, n)), why
+    J = np.block([[np.zeros((n, n)), np.eye(n)], [-np.eye(n), np.zeros((n, n))]])
+    ev, vec = np.linalg.eig(J @ hq)
+    pick = np.argsort(ev.imag)[:n]  # -i Omega_k (Omega_k > 0), one per normal mode
+    freqs = -ev.imag[pick]
+    order = np.argsort(freqs)
+    freqs, vec = freqs[order], vec[:, pick][:, order]
+    weight = np.abs(vec[:n]) ** 2 + np.abs(vec[n:]) ** 2
+    weight /= weight.sum(axis=0)
+    phase = vec[np.argmax(weight, axis=0), np.arange(n)]
+    sign = np.where(np.real(vec[:n] / phase) >= 0, 1.0, -1.0)
+    return freqs, sign * np.sqrt(weight), ""
 
 
 def _dark_modes(bright: NDArray[np.float64], drive: NDArray[np.float64], others: list[int],

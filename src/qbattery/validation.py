@@ -97,3 +97,10 @@ def jump_weights(name: str, value: Any, *, magnitude: float) -> tuple[tuple[str,
     if not any(out.values()):
         raise ModelError(name, "every weight is zero (the jump operator would be 0)")
     return tuple(out.items())
+
+
+def choice(name: str, value: Any, options: tuple[str, ...]) -> str:
+    """One of ``options`` (a string), else a :class:`ModelError` naming ``name``."""
+    if not isinstance(value, str) or value not in options:
+        raise ModelError(name, f"unknown {name} {value!r}; known: {', '.join(options)}")
+    return value

@@ -123,7 +123,8 @@ def jump_operator(space: FockSpace, jump: Jump) -> sp.csr_matrix:
 
 @dataclass(frozen=True)
 class RotatingHamiltonian:
-    """H(t) = static + sum_(delta, V) (exp(i delta t) V + exp(-i delta t) V^T), V real.
+    """H(t) = static + sum_(delta, V) (exp(i delta t) V + exp(-i delta t) V^dag) (V real,
+    or complex for a phased linear drive; the static part then complex Hermitian).
 
     Terms with an envelope f(t) (:mod:`qbattery.envelopes`) add
     f(t) (exp(i delta t) V + exp(-i delta t) V^T) (``modulated``; a static part H
@@ -170,7 +171,7 @@ class RotatingHamiltonian:
         parts += [(float(env(t)), delta, v) for env, delta, v in self.modulated]
         for f, delta, v in parts:
             phase = f * np.exp(1j * delta * t)
-            h = h + phase * v + np.conj(phase) * v.T
+            h = h + phase * v + np.conj(phase) * v.conj().T
         return h.tocsr()
 
 
@@ -206,9 +207,10 @@ def rotating_hamiltonian(model: Model | CompiledModel, space: FockSpace, *,
             h = h + static
         for delta, v in term.oscillating_hamiltonian(xs, wr):
             if delta == 0.0:
-                h = h + v + v.T
+                h = h + v + v.conj().T
             else:
                 groups[delta] = groups[delta] + v if delta in groups else v
-    return RotatingHamiltonian(sp.csr_matrix(h, dtype=float),
+    real = not np.iscomplexobj(h.data) or not np.any(h.data.imag)
+    return RotatingHamiltonian(sp.csr_matrix(h, dtype=float if real else complex),
                                tuple((k, sp.csr_matrix(v)) for k, v in groups.items()),
                                tuple(modulated))

@@ -27,9 +27,11 @@ from .space import FockSpace
 
 __all__ = [
     "CatalystRecorder",
+    "anomalous_operators",
     "catalyst_observables",
     "coherent_vector",
     "displaced_thermal",
+    "expectations",
     "initial_state",
     "marginals",
     "mode_observables",
@@ -88,6 +90,19 @@ def pair_operators(model: Model | CompiledModel, space: FockSpace) -> list[sp.co
     ops = [c.pair_operator(xs) for c in problem.couplings]
     ops += [xs[j].T @ xs[i] for i, j in problem.pairs[len(problem.couplings):]]
     return [sp.coo_matrix(op) for op in ops]
+
+
+def anomalous_operators(model: Model | CompiledModel, space: FockSpace
+                        ) -> list[sp.coo_matrix]:
+    """x_i x_j for each pair (i, j) of :attr:`CompiledModel.anomalous_pairs` (COO)."""
+    xs = space.lowering_operators
+    return [sp.coo_matrix(xs[i] @ xs[j]) for i, j in compiled(model).anomalous_pairs]
+
+
+def expectations(ops: Sequence[sp.coo_matrix], rho: NDArray[np.complex128]
+                 ) -> NDArray[np.complex128]:
+    """tr(op rho) for each COO matrix of ``ops``."""
+    return np.array([_trace_with(op, rho) for op in ops], dtype=complex)
 
 
 def mode_observables(rho: NDArray[np.complex128], space: FockSpace,

@@ -49,6 +49,8 @@ class GaussianState:
         reduced: (m, m) the covariance in that basis, C = basis reduced basis^dag
             (kept factored: a 3000-cell battery's full C would be 144 MB).
         frame_frequency: the frame's frequency.
+        anomalous: (modes, modes) <dx_i dx_j> in the rotating frame, or None (zero: a
+            phase-covariant state; the quadrature path of the Gaussian engine sets it).
     """
 
     time: float
@@ -56,6 +58,7 @@ class GaussianState:
     basis: NDArray[np.complex128]
     reduced: NDArray[np.complex128]
     frame_frequency: float
+    anomalous: NDArray[np.complex128] | None = None
 
     @property
     def covariance(self) -> NDArray[np.complex128]:
@@ -123,6 +126,8 @@ class EngineOutput:
         final_state: the state at ``times[-1]``.
         extra: engine-specific labelled arrays (cutoffs, tails, displacements, correlations).
         stats: engine statistics (steps, subspace dimension, ...).
+        anomalous: (pairs, times) <x_i x_j> (rotating frame) for each pair of
+            :attr:`CompiledModel.anomalous_pairs` (None when there is none).
     """
 
     occupation: NDArray[np.float64]
@@ -132,6 +137,7 @@ class EngineOutput:
     final_state: State
     extra: Extra = field(default_factory=dict)
     stats: dict[str, Any] = field(default_factory=dict)
+    anomalous: NDArray[np.complex128] | None = None
 
 
 @dataclass(eq=False)
@@ -253,5 +259,6 @@ def _join(parts: list[tuple[int, EngineOutput]]) -> EngineOutput:
             else:
                 stats[key] = stats.get(key, 0) + value
     last = parts[-1][1]
+    anomalous = None if last.anomalous is None else cat("anomalous")
     return EngineOutput(cat("occupation"), cat("amplitude"), cat("pair_coherence"),
-                        cat("ergotropy"), last.final_state, extra, stats)
+                        cat("ergotropy"), last.final_state, extra, stats, anomalous)

@@ -44,7 +44,9 @@ from ..hilbert import (
     Lindblad,
     NeedsLargerCutoff,
     TruncationMonitor,
+    anomalous_operators,
     estimate_cutoffs,
+    expectations,
     initial_state,
     integrate_piecewise,
     marginals,
@@ -113,7 +115,9 @@ def solve_on_space(model: Model | CompiledModel, space: FockSpace, times: NDArra
     ham = rotating_hamiltonian(problem, space)
     lind = Lindblad(space, problem.jumps())
     pairs = pair_operators(problem, space)
+    anomalous = anomalous_operators(problem, space)
     n_modes, n_t = len(problem.modes), times.size
+    anom = np.zeros((len(anomalous), n_t), dtype=complex)
     occ = np.zeros((n_modes, n_t))
     amp = np.zeros((n_modes, n_t), dtype=complex)
     coh = np.zeros((len(problem.pairs), n_t), dtype=complex)
@@ -143,6 +147,7 @@ def solve_on_space(model: Model | CompiledModel, space: FockSpace, times: NDArra
         tail[:, k] = tails(populations, space)
         monitor.check(t, populations)
         occ[:, k], amp[:, k], coh[:, k], erg[:, k] = mode_observables(rho, space, problem, pairs)
+        anom[:, k] = expectations(anomalous, rho)
         catalyst.record(k, rho, space)
         figures.record(k, rho, space.dims, erg[:, k])
 
@@ -168,7 +173,8 @@ def solve_on_space(model: Model | CompiledModel, space: FockSpace, times: NDArra
                          np.zeros(n_modes, dtype=complex), problem.frame_frequency)
     return EngineOutput(occupation=occ, amplitude=amp, pair_coherence=coh, ergotropy=erg,
                         final_state=state, extra=extra,
-                        stats={"hilbert_dimension": dim, **stats})
+                        stats={"hilbert_dimension": dim, **stats},
+                        anomalous=anom if anomalous else None)
 
 
 def _start_cutoffs(problem: CompiledModel, stop: float, options: SolverOptions,

@@ -18,6 +18,12 @@ couplings', then those the correlated baths' heat currents need).
 
 State in: a :class:`~qbattery.solvers.base.GaussianState` (or None: the model's
 displaced thermal initial state at t = 0). State out: the moments at the last time.
+
+Dispatch: when every term has the phase-covariant blocks (capability ``"gaussian"``)
+the equations above are solved (the fast path); when some term has only quadrature
+blocks (``"quadrature"``: a dipole coupling, a linear drive), or the state handed on
+has anomalous moments, the lab-frame quadrature equations of
+:mod:`qbattery.terms.quadrature` are (:mod:`qbattery.solvers.gaussian_quadrature`).
 """
 
 from __future__ import annotations
@@ -42,14 +48,26 @@ from ..terms.linear import (
     propagate,
     reduced,
 )
+from ..terms.quadrature import quadrature_reason
 from .base import EngineOutput, Extra, GaussianState, RunContext, SolverSpec, State
+from .gaussian_quadrature import run_quadrature
 
 __all__ = ["SPEC", "covariance", "drift_matrix", "first_moments", "invariant_subspace",
            "steady_state"]
 
 
+def _beyond_rwa(problem: CompiledModel) -> bool:
+    """Whether some term has only quadrature blocks (a counter-rotating term): the
+    model then needs the quadrature path (:mod:`qbattery.terms.quadrature`)."""
+    return any("quadrature" in t.capabilities and not t.provides("gaussian")
+               for t in problem.terms())
+
+
 def _supports(problem: CompiledModel) -> str | None:
-    reason = problem.gaussian_reason()
+    if _beyond_rwa(problem):
+        reason = quadrature_reason(problem)
+    else:
+        reason = problem.gaussian_reason()
     return None if reason is None else f"the Gaussian solver needs a linear model: {reason}"
 
 
@@ -70,6 +88,14 @@ def _start(problem: CompiledModel, state: State | None
 
 def _run(problem: CompiledModel, times: NDArray[np.float64], state: State | None,
          options: SolverOptions, context: RunContext) -> EngineOutput:
+    squeezed = isinstance(state, GaussianState) and state.anomalous is not None \
+        and bool(np.any(state.anomalous != 0))
+    if _beyond_rwa(problem) or squeezed:
+        reason = quadrature_reason(problem)
+        if reason is not None:
+            raise UnsupportedMethodError(f"method 'gaussian' cannot continue from a state "
+                                         f"with anomalous moments here: {reason}")
+        return run_quadrature(problem, times, state, context)
     alpha0, cov0, t0 = _start(problem, state)
     pairs = list(problem.pairs)
     cells = collective_cells(problem.model)  # the battery cells' joint covariance (merit)

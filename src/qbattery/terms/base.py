@@ -15,7 +15,10 @@ Capabilities used by the engines:
 - ``"displaced"``: the displaced-frame equations know how to move the term into
   the frame that follows the oscillators' mean amplitudes (``method = "displaced"``);
 - ``"global"``: a dissipator the global master equation can move onto the normal
-  modes (:mod:`qbattery.terms.dressed`; local thermal baths).
+  modes (:mod:`qbattery.terms.dressed`; local thermal baths);
+- ``"quadrature"``: the term provides its lab-frame blocks in quadratures
+  (:meth:`Term.quadrature_blocks`, :mod:`qbattery.terms.quadrature`), so the
+  Gaussian engine solves it exactly beyond the rotating-wave approximation.
 """
 
 from __future__ import annotations
@@ -34,10 +37,31 @@ if TYPE_CHECKING:
     from .dissipators import Jump
     from .modes import ModeKind
 
-__all__ = ["CouplingTerm", "DissipatorTerm", "DriveTerm", "Term"]
+__all__ = ["CouplingTerm", "DissipatorTerm", "DriveTerm", "QuadratureBlocks", "Term"]
 
 #: One entry (row, column, value) of the Gaussian drift matrix.
 Entry = tuple[int, int, complex]
+
+
+@dataclass(frozen=True)
+class QuadratureBlocks:
+    """A term's part of the lab-frame quadrature equations (r = (x_1..x_n, p_1..p_n),
+    x = (a + a^dag)/sqrt2, p = i(a^dag - a)/sqrt2; see :mod:`qbattery.terms.quadrature`).
+
+    Attributes:
+        hamiltonian: entries (k, l, h) of the symmetric matrix H_q of H = r^T H_q r / 2
+            (each entry once; the assembly adds its transpose off the diagonal).
+        forcing: (nu, h_nu) pairs: H gains h(t)^T r, h(t) = sum_nu exp(-i nu t) h_nu
+            (real in total: h_{-nu} = conj(h_nu)).
+        drift: (row, column, value) complex entries of the non-Hamiltonian drift of the
+            mean amplitudes <a> (e.g. damping -gamma/2).
+        noise: (row, column, value) entries of the normally ordered diffusion D_C.
+    """
+
+    hamiltonian: tuple[tuple[int, int, float], ...] = ()
+    forcing: tuple[tuple[float, NDArray[np.complex128]], ...] = ()
+    drift: tuple[Entry, ...] = ()
+    noise: tuple[Entry, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -80,6 +104,11 @@ class Term:
         """(row, column, value) entries of the diffusion matrix D (Hermitian; repeats add)."""
         return []
 
+    # -- lab-frame quadrature blocks (capability "quadrature") -----------------------------
+    def quadrature_blocks(self, n: int) -> QuadratureBlocks:
+        """The term's blocks of the quadrature equations (``n`` modes; none by default)."""
+        return QuadratureBlocks()
+
     # -- operators on truncated spaces (capability "density") -----------------------------
     def static_hamiltonian(self, xs: Sequence[sp.spmatrix], frame: float) -> sp.spmatrix | None:
         """The time-independent part of the term's Hamiltonian in the rotating frame."""
@@ -95,8 +124,35 @@ class Term:
         return []
 
 
+def _smooth(envelope: Envelope | None) -> bool:
+    """Whether ``envelope`` varies between its breakpoints (the quadrature path's exact
+    propagators need constant segments)."""
+    return envelope is not None and not envelope.piecewise_constant
+
+
+_SMOOTH = "its envelope varies smoothly; the exact quadrature propagators need constant segments"
+
+
+class _Enveloped(Term):
+    """A term that may carry an envelope (a dataclass field of its subclasses): no
+    ``quadrature`` when it varies smoothly."""
+
+    envelope: Envelope | None
+
+    def provides(self, capability: str) -> bool:
+        """As the class says; not ``quadrature`` with a smoothly varying envelope."""
+        return capability in self.capabilities and not (capability == "quadrature"
+                                                        and _smooth(self.envelope))
+
+    def refusal(self, capability: str) -> str:
+        """The term, and why (a smooth envelope for ``quadrature``)."""
+        if capability == "quadrature" and _smooth(self.envelope):
+            return f"{self.label} ({type(self).__name__}; {_SMOOTH})"
+        return self.describe()
+
+
 @dataclass(frozen=True)
-class CouplingTerm(Term):
+class CouplingTerm(_Enveloped):
     """A coupling between modes ``i`` and ``j``; it reports the energy it moves between
     their local energies from the pair coherence <x_j^dag x_i>."""
 
@@ -118,22 +174,42 @@ class CouplingTerm(Term):
         """x_j^dag x_i on the product space (its mean is the pair coherence)."""
         return xs[self.j].T @ xs[self.i]
 
+    def anomalous_pairs(self) -> list[tuple[int, int]]:
+        """Pairs (i, j) whose anomalous moment <x_i x_j> (rotating frame) the power needs
+        (engines record them, :attr:`CompiledModel.anomalous_pairs`); none by default."""
+        return []
+
+    def factor(self, times: NDArray[np.float64]) -> NDArray[np.float64] | float:
+        """The envelope f(t) at ``times`` (1 without one)."""
+        return 1.0 if self.envelope is None else self.envelope(times)
+
     def power(self, frequencies: NDArray[np.float64], pair: NDArray[np.complex128],
-              times: NDArray[np.float64]) -> NDArray[np.float64]:
-        """Power into the local energies, given the pair coherence at ``times``."""
+              times: NDArray[np.float64], *, anomalous: NDArray[np.complex128] | None = None,
+              frame: float = 0.0) -> NDArray[np.float64]:
+        """Power into the local energies, given the pair coherence at ``times`` (and the
+        anomalous moment of :meth:`anomalous_pairs`, rotating frame of ``frame``)."""
         raise NotImplementedError(f"{self.describe()} does not report its power")
+
+    def interaction_energy(self, pair: NDArray[np.complex128], times: NDArray[np.float64], *,
+                           anomalous: NDArray[np.complex128] | None = None,
+                           frame: float = 0.0) -> NDArray[np.float64]:
+        """<H_c>(t), the energy held in the coupling (not in the local energies)."""
+        raise NotImplementedError(f"{self.describe()} does not report its energy")
 
     @classmethod
     def powers(cls, terms: Sequence[CouplingTerm], frequencies: NDArray[np.float64],
-               pairs: NDArray[np.complex128], times: NDArray[np.float64]
+               pairs: NDArray[np.complex128], times: NDArray[np.float64], *,
+               anomalous: NDArray[np.complex128] | None = None, frame: float = 0.0
                ) -> NDArray[np.float64]:
-        """(terms, times) powers of several couplings of this class (a loop by default)."""
-        return np.array([t.power(frequencies, p, times) for t, p in zip(terms, pairs,
-                                                                         strict=True)])
+        """(terms, times) powers of several couplings of this class (a loop by default;
+        ``anomalous`` (terms, times): each term's anomalous moment, where it has one)."""
+        rows = [None] * len(terms) if anomalous is None else list(anomalous)
+        return np.array([t.power(frequencies, p, times, anomalous=a, frame=frame)
+                         for t, p, a in zip(terms, pairs, rows, strict=True)])
 
 
 @dataclass(frozen=True)
-class DriveTerm(Term):
+class DriveTerm(_Enveloped):
     """A coherent drive on mode ``mode`` at ``frequency``."""
 
     mode: int
@@ -183,6 +259,12 @@ class DissipatorTerm(Term):
         """The bath temperature T > 0 of a thermal dissipator (for the entropy
         production), else None."""
         return None
+
+    def quadrature_blocks(self, n: int) -> QuadratureBlocks:
+        """Its normally ordered drift and diffusion (``drift_entries``, ``noise_entries``):
+        a phase-covariant dissipator has the same blocks in the quadrature picture."""
+        return QuadratureBlocks(drift=tuple(self.drift_entries(0.0)),
+                                noise=tuple(self.noise_entries()))
 
     def alone_occupation(self, initial: float, times: NDArray[np.float64]
                          ) -> NDArray[np.float64] | None:

@@ -36,12 +36,17 @@ from numpy.typing import NDArray
 from ..model import Model
 from .base import CouplingTerm, DissipatorTerm, DriveTerm, Term
 from .correlated import CorrelatedBath, Dephasing
-from .couplings import Exchange
+from .couplings import Dipole, Exchange
 from .dissipators import Jump, ThermalBath
-from .drives import RotatingDrive
+from .drives import LinearDrive, RotatingDrive
 from .modes import MODE_KINDS, ModeKind
 
-__all__ = ["CompiledModel", "ModeTerm", "compile_model", "compiled"]
+__all__ = ["COUPLING_FORMS", "DRIVE_FORMS", "CompiledModel", "ModeTerm", "compile_model",
+           "compiled"]
+
+#: The term class of each coupling form and drive form of the model.
+COUPLING_FORMS: dict[str, type[CouplingTerm]] = {"exchange": Exchange, "dipole": Dipole}
+DRIVE_FORMS: dict[str, type[DriveTerm]] = {"rotating": RotatingDrive, "linear": LinearDrive}
 
 
 @dataclass(frozen=True)
@@ -171,6 +176,28 @@ class CompiledModel:
         return (*(c.modes for c in self.couplings),
                 *(p for d in self.dissipators for p in d.pairs()))
 
+    @cached_property
+    def anomalous_pairs(self) -> tuple[tuple[int, int], ...]:
+        """The pairs (i, j) whose anomalous moment <x_i x_j> (rotating frame) the engines
+        record: the couplings' (:meth:`CouplingTerm.anomalous_pairs`), in order."""
+        return tuple(p for c in self.couplings for p in c.anomalous_pairs())
+
+    def coupling_anomalous(self, anomalous: NDArray[np.complex128] | None, n_times: int
+                           ) -> NDArray[np.complex128] | None:
+        """(couplings, times) each coupling's anomalous moment (zero where it has none),
+        from the engine's rows of :attr:`anomalous_pairs`; None when no coupling needs one."""
+        if not self.anomalous_pairs:
+            return None
+        if anomalous is None:
+            raise ValueError("the engine did not record the anomalous moments <x_i x_j>")
+        out = np.zeros((len(self.couplings), n_times), dtype=complex)
+        row = 0
+        for k, c in enumerate(self.couplings):
+            if c.anomalous_pairs():
+                out[k] = anomalous[row]
+                row += 1
+        return out
+
     # -- the Gaussian picture -------------------------------------------------------------
     def drift_entries(self) -> tuple[NDArray[np.int64], NDArray[np.int64],
                                      NDArray[np.complex128]]:
@@ -261,10 +288,10 @@ def _compile(model: Model) -> CompiledModel:
     index = {m.name: i for i, m in enumerate(model.modes)}
     modes = tuple(ModeTerm(i, m.name, MODE_KINDS[m.kind], m.frequency, m.initial_occupation,
                            m.initial_amplitude) for i, m in enumerate(model.modes))
-    couplings = tuple(Exchange(f"couplings[{k}]", index[c.between[0]], index[c.between[1]],
-                               c.strength, c.envelope) for k, c in enumerate(model.couplings))
-    drives = tuple(RotatingDrive(f"drives[{k}]", index[d.mode], d.amplitude, d.frequency,
-                                 d.envelope) for k, d in enumerate(model.drives))
+    couplings = tuple(COUPLING_FORMS[c.form](f"couplings[{k}]", index[c.between[0]],
+                                             index[c.between[1]], c.strength, c.envelope)
+                      for k, c in enumerate(model.couplings))
+    drives = tuple(_drive(k, index[d.mode], d) for k, d in enumerate(model.drives))
     dissipators: tuple[DissipatorTerm, ...] = tuple(
         ThermalBath(f"baths[{k}]", index[b.mode], b.rate,
                     b.occupation_at(model.modes[index[b.mode]].frequency), b.spectral_density)
@@ -280,6 +307,13 @@ def _compile(model: Model) -> CompiledModel:
                   displaced=not modes[index[p.mode]].kind.gaussian)
         for k, p in enumerate(model.dephasing))
     return CompiledModel(model, modes, couplings, drives, dissipators, model.frame_frequency)
+
+
+def _drive(k: int, mode: int, d: Any) -> DriveTerm:
+    """The term of drive ``k`` (a phase only for the forms that have one)."""
+    extra = {"phase": d.phase} if d.phase else {}
+    return DRIVE_FORMS[d.form](f"drives[{k}]", mode, d.amplitude, d.frequency, d.envelope,
+                               **extra)
 
 
 def compiled(model: Model | CompiledModel) -> CompiledModel:

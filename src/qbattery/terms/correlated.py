@@ -57,7 +57,7 @@ class CorrelatedBath(DissipatorTerm):
     occupation: float
     mixed: bool = False
 
-    capabilities = frozenset({"gaussian", "density", "displaced"})
+    capabilities = frozenset({"gaussian", "density", "displaced", "quadrature"})
 
     def provides(self, capability: str) -> bool:
         """As the class says, but not ``displaced`` when L mixes oscillators and qubits."""

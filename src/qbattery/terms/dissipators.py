@@ -71,7 +71,7 @@ class ThermalBath(DissipatorTerm):
     occupation: float
     spectral_density: str = "flat"
 
-    capabilities = frozenset({"gaussian", "density", "displaced", "global"})
+    capabilities = frozenset({"gaussian", "density", "displaced", "quadrature", "global"})
 
     def jumps(self) -> list[Jump]:
         """The collapse operators (none for a zero rate)."""

@@ -126,6 +126,8 @@ def _refuse_reasons(problem: Any) -> list[str]:
                if not m.kind.gaussian]
     reasons += [c.describe() + " (its envelope changes the normal modes)"
                 for c in problem.couplings if c.envelope is not None]
+    reasons += [c.describe() + " (counter-rotating: the normal modes mix a and a^dag)"
+                for c in problem.couplings if not c.provides("gaussian")]
     return reasons + [d.refusal("global") for d in problem.dissipators
                       if not d.provides("global")]
 

@@ -298,6 +298,9 @@ def _segment_ode(problem: CompiledModel, times: NDArray[np.float64],
     Q = invariant_subspace([A0, *(Ae for _, Ae, _ in parts)], starts)
     QH = Q.conj().T
     m = Q.shape[1]
+    if m == 0:  # nothing moves (no amplitude, forcing or noise): the vacuum stays
+        return (np.zeros((n, times.size), dtype=complex),
+                np.zeros((times.size, n, n), dtype=complex))
     A0r = QH @ A0 @ Q
     Aer = [(env, QH @ Ae @ Q) for env, Ae, _ in parts]
     fr = [(env, delta, QH @ b) for env, delta, b in forcing]
