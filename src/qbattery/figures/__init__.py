@@ -129,4 +129,5 @@ from . import multicell as _multicell  # noqa: E402,F401  (Appendix A)
 from . import dispersive as _dispersive  # noqa: E402,F401  (catalyst detuning)
 from . import storage as _storage  # noqa: E402,F401  (charge, switch off, store)
 from . import local_global as _local_global  # noqa: E402,F401  (local vs global ME)
+from . import rwa as _rwa  # noqa: E402,F401  (RWA vs the full dipole model)
 # isort: on

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from ..errors import ModelError
 from .compiled import CompiledModel
 from .linear import covariance, first_moments
 
@@ -162,11 +163,25 @@ class QuadratureMoments:
 def _static(problem: CompiledModel, times: NDArray[np.float64], r0: NDArray[np.float64],
             v0: NDArray[np.float64], t0: float) -> QuadratureMoments:
     system = quadrature_system(problem)
+    _check_stable(system.drift, t0)
     r = first_moments(system.drift.astype(complex), system.forcing, r0.astype(complex),
                       times, t0)
     v = covariance(system.drift.astype(complex), system.diffusion.astype(complex),
                    v0.astype(complex), times, t0)
     return QuadratureMoments(np.real(r), np.real(v))
+
+
+def _check_stable(drift: NDArray[np.float64], t0: float) -> None:
+    """Refuse a network whose motion grows exponentially (a drift eigenvalue with a
+    positive real part: couplings too strong for the frequencies and the damping), naming
+    the growth rate, before its moments overflow."""
+    ev = np.linalg.eigvals(drift)
+    growth = float(ev.real.max()) if ev.size else 0.0
+    if growth > 1e-9 * max(1.0, float(np.abs(ev).max())):
+        raise ModelError("couplings", f"the network is unstable from t = {t0:g}: its moments "
+                         f"grow like exp({growth:.4g} t) (the dipole couplings are too strong "
+                         "for the mode frequencies and the damping, e.g. 2g > omega for two "
+                         "equal modes; see qbattery modes)")
 
 
 def propagate_quadrature(problem: CompiledModel, times: NDArray[np.float64],
