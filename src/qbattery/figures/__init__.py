@@ -128,4 +128,6 @@ from . import catalyst as _catalyst  # noqa: E402,F401  (figures 6 and 7)
 from . import multicell as _multicell  # noqa: E402,F401  (Appendix A)
 from . import dispersive as _dispersive  # noqa: E402,F401  (catalyst detuning)
 from . import storage as _storage  # noqa: E402,F401  (charge, switch off, store)
+from . import nonreciprocal as _nonreciprocal  # noqa: E402,F401  (shared reservoir)
+from . import dephasing as _dephasing  # noqa: E402,F401  (dephased qubit catalyst)
 # isort: on
