@@ -132,7 +132,7 @@ def draw(ds: xr.Dataset, fig: Figure) -> None:
     for k, name in enumerate(ds.steady.values):
         bx.loglog(x, ds.steady_energy.sel(steady=name), color=f"C{k}", label=str(name))
         bx.loglog(x[::5], ds.closed_form.sel(steady=name)[::5], "o", ms=3, color=f"C{k}")
-    bx.set_xlabel("κ/g (local loss on charger and battery)")
+    bx.set_xlabel("κ/g (loss on charger and battery)")
     bx.set_ylabel("steady E_B [ω]")
     bx.set_title("(b) steady state; circles: closed forms", fontsize=9)
     bx.legend(fontsize=6)
