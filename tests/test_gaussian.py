@@ -152,3 +152,10 @@ def test_one_long_step_does_not_lose_the_covariance(stop: float) -> None:
     model = qb.bare_model(0.2, 0.0, 0.05, 1.0)
     r = qb.solve(model, [0.0, stop], method="gaussian")
     np.testing.assert_allclose(r.occupation[:, -1], [1.0, 1.0], atol=1e-9)
+
+
+def test_one_long_step_with_unequal_decay_rates() -> None:
+    """Regression (reported with the nonreciprocal work): gamma = 1 on the charger of the
+    bare pair, one output step of 200, returned occupations of +-5e10."""
+    r = qb.solve(qb.bare_model(0.2, 0.0, 1.0, 1.0), [0.0, 200.0], method="gaussian")
+    np.testing.assert_allclose(r.occupation[:, -1], [1.0, 1.0], atol=1e-9)

@@ -20,7 +20,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from .api import solve
-from .builders import bare_model, catalytic_model, multicell_model
+from .builders import bare_model, catalytic_model, multicell_model, nonreciprocal_model
 from .config import Simulation, dumps_toml, load_toml, loads_toml
 from .envelopes import GaussianPulse, Table, Window, gaussian_pulse, table, window
 from .errors import ModelError, QBatteryError, TruncationError, UnsupportedMethodError
@@ -66,6 +66,7 @@ __all__ = [
     "loads_toml",
     "methods",
     "multicell_model",
+    "nonreciprocal_model",
     "optimize",
     "solve",
     "supermodes",

@@ -7,10 +7,11 @@ Mode names are fixed so results line up across models: ``charger`` (a),
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 from .errors import ModelError
-from .model import MAX_OCCUPATION, MAX_RATE, Bath, Coupling, Drive, Mode, Model
+from .model import MAX_OCCUPATION, MAX_RATE, Bath, Coupling, Dissipator, Drive, Mode, Model
 from .validation import real_number
 
 
@@ -46,6 +47,62 @@ def bare_model(g: float, F: float, gamma: float = 0.0, n_th: float = 0.0, *,
         couplings=(Coupling(("charger", "battery"), g),),
         drives=(Drive("charger", F, omega_f),),
         baths=_baths({("charger", "gamma"): gamma, ("battery", "gamma_b"): gamma_b}, n_th),
+    )
+
+
+def nonreciprocal_model(g: float, F: float, gamma: float = 0.0, n_th: float = 0.0, *,
+                        rate: float | None = None, phase: float = -math.pi / 2,
+                        gamma_b: float = 0.0, reservoir_n_th: float = 0.0,
+                        omega: float = 1.0, omega_f: float | None = None,
+                        drive: str = "charger") -> Model:
+    """Charger and battery coupled coherently and through a shared engineered reservoir
+    (the nonreciprocal battery of Ahmadi et al., arXiv:2401.05090).
+
+    H = omega (a^dag a + b^dag b) + g (a b^dag + a^dag b) + F (e^{i omega_f t} x + h.c.)
+    (x = a, or b with ``drive="battery"``), local baths gamma on a and gamma_b on b
+    (N = n_th), and the shared reservoir Gamma (N_r + 1) D[L] + Gamma N_r D[L^dag] with
+    L = a + e^{i phi} b (Gamma = ``rate``, phi = ``phase``, N_r = ``reservoir_n_th``).
+
+    The first moments obey d<x>/dt = A <x> - i F, with (rotating frame of omega)
+
+        A_aa = -(Gamma + gamma)/2,   A_ab = -i g - (Gamma/2) e^{i phi},
+        A_bb = -(Gamma + gamma_b)/2, A_ba = -i g - (Gamma/2) e^{-i phi}.
+
+    At the default Gamma = 2g, phi = -pi/2 (L = a - i b) the coherent and dissipative
+    paths cancel in A_ab = 0 (the battery does not act back on the charger) and add in
+    A_ba = -2 i g: energy flows one way, charger -> battery. phi = +pi/2 reverses the
+    direction; phi = 0 gives a reciprocal shared loss. Driven at omega, the steady state
+    is alpha_a = -i F / (g + gamma/2), alpha_b = -2 i g alpha_a / (g + gamma_b/2).
+
+    Args:
+        g: coherent charger-battery coupling.
+        F: drive amplitude.
+        gamma: charger's local damping rate.
+        n_th: local baths' occupation N(T).
+        rate: shared reservoir's rate Gamma (default 2|g|, the nonreciprocity condition
+            for g > 0; for g < 0 it holds at phase = +pi/2;
+            0 gives the reciprocal pair, the bare model with ``gamma_b``).
+        phase: phi in L = a + e^{i phi} b.
+        gamma_b: battery's local damping rate.
+        reservoir_n_th: shared reservoir's occupation N_r.
+        omega: charger and battery frequency.
+        omega_f: drive frequency (default omega).
+        drive: the driven mode, ``"charger"`` or ``"battery"`` (to test the one-way flow).
+    """
+    rate = 2.0 * abs(g) if rate is None else real_number("rate", rate, minimum=0.0,
+                                                          magnitude=MAX_RATE)
+    phase = real_number("phase", phase, magnitude=1e6)
+    if drive not in ("charger", "battery"):
+        raise ModelError("drive", f"expected 'charger' or 'battery', got {drive!r}")
+    omega_f = omega if omega_f is None else omega_f
+    jump = {"charger": 1.0, "battery": [math.cos(phase), math.sin(phase)]}
+    shared = (Dissipator(jump, rate, occupation=reservoir_n_th),) if rate > 0 else ()
+    return Model(
+        modes=(Mode("charger", "oscillator", omega), Mode("battery", "oscillator", omega)),
+        couplings=(Coupling(("charger", "battery"), g),),
+        drives=(Drive(drive, F, omega_f),),
+        baths=_baths({("charger", "gamma"): gamma, ("battery", "gamma_b"): gamma_b}, n_th),
+        dissipators=shared,
     )
 
 

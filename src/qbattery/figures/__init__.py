@@ -128,6 +128,8 @@ from . import catalyst as _catalyst  # noqa: E402,F401  (figures 6 and 7)
 from . import multicell as _multicell  # noqa: E402,F401  (Appendix A)
 from . import dispersive as _dispersive  # noqa: E402,F401  (catalyst detuning)
 from . import storage as _storage  # noqa: E402,F401  (charge, switch off, store)
+from . import nonreciprocal as _nonreciprocal  # noqa: E402,F401  (shared reservoir)
+from . import dephasing as _dephasing  # noqa: E402,F401  (dephased qubit catalyst)
 from . import local_global as _local_global  # noqa: E402,F401  (local vs global ME)
 from . import rwa as _rwa  # noqa: E402,F401  (RWA vs the full dipole model)
 # isort: on
