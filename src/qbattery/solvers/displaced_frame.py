@@ -258,10 +258,8 @@ def max_step(eqs: DisplacedEquations) -> Callable[[NDArray[np.float64]], float]:
     1/2) gets a 25 % margin. The cap is re-evaluated after every step, and an
     instability needs many steps beyond it to grow.
 
-    Beyond the RWA Omega_q gains sum_o k_oq e^{i nu t} alpha_o^* and beta_o gains
-    sum_q k_oq e^{i nu t} <sigma_q>^* (k = i B_a, :class:`CounterRotating`): |Omega_q|
-    gains |k^T alpha^*|, its rate |k^T alpha_dot^*| + |nu| |k^T alpha^*|, and |k| joins
-    |g| in the bound on beta (d alpha/dt includes the anomalous drift).
+    Beyond the RWA, Omega_q and beta_o gain k^T e^{i nu t} alpha^*, k e^{i nu t} <sigma>^*
+    (k = i B_a): |Omega_q| gains |k^T alpha^*|, its rate |k^T alpha_dot^*| + |nu| |k^T alpha^*|.
 
     With envelopes, every coupling enters at its envelope's peak (|Omega_q| <=
     |g_0^T alpha| + sum_e peak_e |g_e^T alpha|, which also bounds it within a step
@@ -275,9 +273,7 @@ def max_step(eqs: DisplacedEquations) -> Callable[[NDArray[np.float64]], float]:
                                 zip(eqs.envelopes, eqs.B_env, strict=True) if np.any(Be)]
     ks = [(1j * Ba, 1.0 if e < 0 else eqs.envelopes[e].peak, abs(nu))
           for nu, e, _, Ba in eqs.counter.groups if np.any(Ba)]
-    g_abs = sum((p * np.abs(g) for g, p in gs), np.zeros_like(eqs.B, dtype=float))
-    for k, p, _ in ks:
-        g_abs = g_abs + p * np.abs(k)
+    g_abs = sum((p * np.abs(g) for g, p, *_ in gs + ks), np.zeros_like(eqs.B, dtype=float))
     lam = np.array([np.linalg.eigvalsh((ladder(d) + ladder(d).T).toarray())[-1]
                     for d in (eqs.space.dims[o] for o in eqs.osc)]) if eqs.no else np.zeros(0)
     peaks = np.array([eqs.envelopes[e].peak if e >= 0 else 1.0 for e in eqs.fenv])
