@@ -51,6 +51,7 @@ from ..hilbert import (
     FockSpace,
     NeedsLargerCutoff,
     TruncationMonitor,
+    expectations,
     integrate,
     levels_needed,
     marginals,
@@ -186,6 +187,16 @@ def _start(problem: CompiledModel, state: State | None, space: FockSpace,
     return eqs.join(np.asarray(alpha0)[eqs.osc], pack_hermitian(rho))
 
 
+def _anomalous(eqs: DisplacedEquations, rho: NDArray[np.complex128],
+               a: NDArray[np.complex128], x: NDArray[np.complex128]) -> NDArray[np.complex128]:
+    """<x_i x_j> = <x_i' x_j'> + a_i <x_j'> + a_j <x_i'> + a_i a_j for each anomalous pair
+    (a: the frame's displacement, zero on qubits; x: the frame's <x'>)."""
+    if not eqs.anomalous_pairs:
+        return np.zeros(0, dtype=complex)
+    i, j = np.array(eqs.anomalous_pairs).T
+    return expectations(eqs.anomalous, rho) + a[i] * x[j] + a[j] * x[i] + a[i] * a[j]
+
+
 def _run(problem: CompiledModel, times: NDArray[np.float64], state: State | None,
          options: SolverOptions, context: RunContext) -> EngineOutput:
     if problem.modulated():
@@ -206,6 +217,7 @@ def _run(problem: CompiledModel, times: NDArray[np.float64], state: State | None
     disp = np.zeros((n_modes, n_t), dtype=complex)
     tail = np.zeros((n_modes, n_t))
     cutoff_used = np.zeros((n_modes, n_t), dtype=int)
+    anom = np.zeros((len(problem.anomalous_pairs), n_t), dtype=complex)
     catalyst = CatalystRecorder(model, n_t)
     figures = FigureRecorder(problem, n_t)
     freq = problem.frequencies
@@ -243,6 +255,7 @@ def _run(problem: CompiledModel, times: NDArray[np.float64], state: State | None
         for p, (i, j) in enumerate(pairs_idx):
             coh[p, k] = c[p] + np.conj(a[j]) * x[i] + a[i] * np.conj(x[j]) + np.conj(a[j]) * a[i]
         disp[:, k] = a
+        anom[:, k] = _anomalous(eqs, rho, a, x)
         figures.record(k, rho, space.dims, erg[:, k], a)  # merit: lab frame D(a) rho D(a)^dag
         cutoff_used[:, k] = space.dims
         if k == n_t - 1:
@@ -315,7 +328,8 @@ def _run(problem: CompiledModel, times: NDArray[np.float64], state: State | None
                              final["alpha"], problem.frame_frequency)
     return EngineOutput(occupation=occ, amplitude=amp, pair_coherence=coh, ergotropy=erg,
                         final_state=out_state, extra=extra,
-                        stats={"hilbert_dimension": space.size, **stats})
+                        stats={"hilbert_dimension": space.size, **stats},
+                        anomalous=anom if problem.anomalous_pairs else None)
 
 
 def _cost(problem: CompiledModel, stop: float, options: SolverOptions,

@@ -6,30 +6,50 @@ D(alpha) = prod_i exp(alpha_i a_i^dag - alpha_i^* a_i) over the oscillators,
 and evolving alpha(t) together with rho', the frame state rho' keeps near-zero
 mean amplitudes and needs only a small Fock cutoff.
 
-Derivation (rotating frame of ``model.frame_frequency``; x = a or sigma_-).
-Substituting a -> a + alpha in the master equation:
-- H(a + alpha) keeps its quadratic part and gains linear terms
-  L_i a_i^dag + h.c., L_i = Delta_i alpha_i + sum_(j osc) g_ij alpha_j
-  + F_i e^{-i delta_i t}, plus a qubit drive g_ij (alpha_i sigma_j^+ + h.c.)
-  for every oscillator-qubit coupling;
+Derivation (rotating frame of ``model.frame_frequency`` omega_r, x -> x e^{-i omega_r t};
+x = a or sigma_-). The frame Hamiltonian is the Fock engine's: (omega_i - omega_r) n_i
+static, an exchange coupling g (x_i x_j^dag + h.c.) static, a dipole coupling's
+counter-rotating part g (e^{2 i omega_r t} x_i^dag x_j^dag + h.c.), a rotating drive
+F (e^{i delta t} x + h.c.), a linear drive that plus F (e^{i phi} e^{i sigma t} x^dag + h.c.),
+delta = omega_f - omega_r, sigma = omega_f + omega_r. Substituting a -> a + alpha:
+
+- the quadratic part of H is unchanged (every operator of the Fock engine, the
+  counter-rotating ones at 2 omega_r included);
+- H gains linear terms L_i(t) a_i^dag + h.c., with
+  L_i = Delta_i alpha_i + sum_(j osc) g_ij (alpha_j + e^{2 i omega_r t} alpha_j^*)
+  + F_i e^{-i phi} e^{-i delta t} + F_i e^{i phi} e^{i sigma t}
+  (the alpha_j^* part only for dipole couplings, the sigma part only for linear drives);
+- every oscillator-qubit coupling gives a qubit drive: exchange g (alpha_o sigma_q^+ + h.c.),
+  dipole (from g (a sigma^+ + e^{2 i omega_r t} a^dag sigma^+ + h.c.))
+  g [(alpha_o + e^{2 i omega_r t} alpha_o^*) sigma_q^+ + h.c.], not rotating-wave;
 - gamma (N+1) D[a + alpha] + gamma N D[a^dag + alpha^*] = the same dissipators
   plus -i [(i gamma / 2)(alpha^* a - alpha a^dag), .] (independent of N);
 - the moving frame adds -D^dag dD/dt, i.e. -i [i (alpha_dot^* a - alpha_dot a^dag), .].
-Choosing alpha from the exact first-moment equations,
 
-    alpha_dot_i = -i (Delta_i alpha_i + sum_(j osc) g_ij alpha_j
-                      + sum_(j qubit) g_ij <sigma_j> + F_i e^{-i delta_i t}) - gamma_i alpha_i / 2,
+Choosing alpha from the exact first-moment equations (the terms' blocks: ``drift_entries``
+A, ``anomalous_entries`` A_a and B_a, ``forcing`` and ``counter_forcing``),
 
-cancels every linear term except -g_ij (<sigma_j> a_i^dag + h.c.), so
+    alpha_dot = A alpha + B <sigma> + sum_nu e^{i nu t} (A_a alpha^* + B_a <sigma>^*)
+                + sum_k e^{-i delta_k t} b_k,
+
+(A = -i (Delta + g) - gamma/2 on the oscillators, B = -i g to the qubits, A_a, B_a = -i g
+at nu = 2 omega_r for dipole couplings, b = -i F e^{-i phi} at delta and -i F e^{i phi}
+at -sigma for a linear drive) cancels every linear term except the qubit means', so
 
     d rho'/dt = -i [H', rho'] + (the same dissipators on rho'),
     H' = H_quadratic + (qubit drives)
-         + sum_(i osc, j qubit) g_ij (alpha_i sigma_j^+ - <sigma_j> a_i^dag + h.c.).
+         + sum_(o osc, q qubit) [ g_oq ((alpha_o + c_oq e^{2 i omega_r t} alpha_o^*) sigma_q^+
+               - (<sigma_q> + c_oq e^{2 i omega_r t} <sigma_q>^*) a_o^dag) + h.c. ],
 
-d<a'>/dt is then linear and homogeneous in <a'>: <a'> stays zero up to
+c_oq = 1 for a dipole coupling and 0 for an exchange one (in general the blocks of
+:mod:`qbattery.solvers.displaced_terms`). Within the RWA no term has A_a, B_a or a
+counter-rotating forcing and the equations are those of the exchange model.
+
+d<a'>/dt is then linear and homogeneous in <a'>, <a'^dag>: <a'> stays zero up to
 truncation (a wrong sign in the frame term makes it grow, which the tests
 check). Observables are rebuilt exactly: <a> = alpha + <a'>,
-<n> = |alpha|^2 + <n'> + 2 Re(alpha^* <a'>); a mode's ergotropy uses the
+<n> = |alpha|^2 + <n'> + 2 Re(alpha^* <a'>), <x_i x_j> = <x_i' x_j'> + alpha_i <x_j'>
++ alpha_j <x_i'> + alpha_i alpha_j (alpha = 0 on qubits); a mode's ergotropy uses the
 spectrum of the frame's reduced state (a local unitary image of the true one);
 entropies and correlations are frame invariant.
 
@@ -49,6 +69,8 @@ from numpy.typing import NDArray
 from ..hilbert import (
     FockSpace,
     Lindblad,
+    RotatingHamiltonian,
+    anomalous_operators,
     ladder,
     pair_operators,
     resize,
@@ -57,44 +79,9 @@ from ..hilbert import (
 )
 from ..model import Model
 from ..terms import CompiledModel, compiled
+from .displaced_terms import AffineSparse, CounterRotating, Row, anomalous_groups, frame_drives
 
 __all__ = ["AffineSparse", "DisplacedEquations", "max_step", "resize"]
-
-
-class AffineSparse:
-    """G(c) = base + sum_k c_k terms_k on a fixed sparsity pattern, returned as the real
-    stacked matrix [Re G; Im G] (2D x D) that :meth:`Lindblad.apply_packed` takes."""
-
-    def __init__(self, base: sp.spmatrix, terms: list[sp.spmatrix]) -> None:
-        pattern = abs(sp.csr_matrix(base, dtype=complex))
-        for t in terms:
-            pattern = pattern + abs(t)
-        pattern = sp.csr_matrix(pattern)
-        pattern.sum_duplicates()
-        pattern.sort_indices()
-        n = pattern.shape[1]
-        coo = pattern.tocoo()
-        self._keys = coo.row.astype(np.int64) * n + coo.col
-        self.nnz = pattern.nnz
-        indptr = np.concatenate([pattern.indptr, pattern.indptr[1:] + pattern.nnz])
-        self.stacked = sp.csr_matrix((np.zeros(2 * pattern.nnz), np.tile(pattern.indices, 2),
-                                      indptr), shape=(2 * n, n))
-        self.base = self._align(base)
-        self.terms = np.array([self._align(t) for t in terms]).reshape(len(terms), pattern.nnz)
-
-    def _align(self, m: sp.spmatrix) -> NDArray[np.complex128]:
-        c = sp.coo_matrix(m)
-        out = np.zeros(self._keys.size, dtype=complex)
-        idx = np.searchsorted(self._keys, c.row.astype(np.int64) * m.shape[1] + c.col)
-        np.add.at(out, idx, c.data)
-        return out
-
-    def at(self, coeffs: NDArray[np.complex128]) -> sp.csr_matrix:
-        """[Re G(c); Im G(c)] (the same matrix object, updated in place)."""
-        values = self.base + coeffs @ self.terms
-        self.stacked.data[:self.nnz] = values.real
-        self.stacked.data[self.nnz:] = values.imag
-        return self.stacked
 
 
 class DisplacedEquations:
@@ -103,7 +90,9 @@ class DisplacedEquations:
     The time-dependent generator is -i H'(t) - (1/2) sum c^dag c =
     G0 + sum_k coeff_k(t) O_k with coeff = Ga alpha + Gac alpha^* + Gs <sigma>
     + Gsc <sigma>^* + Gp e^{-i delta t} + Gpc e^{i delta t} (detuned qubit drives)
-    + Gm f(t) e^{-i delta t} + Gmc f(t) e^{i delta t} (terms with an envelope f).
+    + Gm f(t) e^{-i delta t} + Gmc f(t) e^{i delta t} (terms with an envelope f),
+    and beyond the RWA the counter-rotating coefficients of :class:`CounterRotating`
+    (the first-moment equation gains its anomalous drift).
 
     Envelopes: a coupling or drive with an envelope f(t) enters the first-moment
     drift A(t) = A_0 + sum_e f_e(t) A_e, B(t) likewise, the forcing and the frame
@@ -131,24 +120,17 @@ class DisplacedEquations:
         self.A_env = [a for a, _ in blocks]
         self.B_env = [b for _, b in blocks]
         self._forcing(problem, env_of)
-        ops, rows = self._frame_drives(problem, space, env_of)
-        qubit_drives = [d for d in problem.drives if d.mode not in self.osc]
-        ham = rotating_hamiltonian(problem, space, drives=qubit_drives)
-        self.pdelta = np.array([delta for delta, _ in ham.oscillating])
-        for k, (_, v) in enumerate(ham.oscillating):  # as RotatingHamiltonian.at: e^{i d t} V
-            ops += [v, v.T]
-            rows += [("p", k, -1j, -1), ("pc", k, -1j, -1)]
-        self.menv = [env for env, _, _ in ham.modulated]
-        self.mdelta = np.array([delta for _, delta, _ in ham.modulated])
-        for k, (_, _, v) in enumerate(ham.modulated):
-            ops += [v, v.T]
-            rows += [("m", k, -1j, -1), ("mc", k, -1j, -1)]
+        ops, rows, crows = frame_drives(problem, space, self.osc, self.qub, env_of)
+        ham = self._hamiltonian_rows(problem, space, ops, rows)
         sizes = {"a": self.no, "ac": self.no, "s": len(self.qub), "sc": len(self.qub),
                  "p": self.pdelta.size, "pc": self.pdelta.size,
                  "m": self.mdelta.size, "mc": self.mdelta.size}
         self.G = {key: np.zeros((len(ops), size), dtype=complex) for key, size in sizes.items()}
         for r, (key, k, g, _) in enumerate(rows):
             self.G[key][r, k] = g
+        self.counter = CounterRotating.build(
+            anomalous_groups(problem, self.osc, self.qub, env_of), crows, len(ops), self.no,
+            len(self.qub))
         # rows whose coefficient carries an envelope factor: (row indices, envelope index)
         self.row_env = [(np.array([r for r, row in enumerate(rows) if row[3] == e]), e)
                         for e in range(len(self.envelopes))]
@@ -159,7 +141,26 @@ class DisplacedEquations:
         self.gen = AffineSparse(static, ops)
         self.sigma = [sp.coo_matrix(space.lowering_operators[j]) for j in self.qub]
         self.pairs = pair_operators(problem, space)
+        self.anomalous = anomalous_operators(problem, space)
+        self.anomalous_pairs = problem.anomalous_pairs
         self.last_t = 0.0
+
+    def _hamiltonian_rows(self, problem: CompiledModel, space: FockSpace,
+                          ops: list[sp.spmatrix], rows: list[Row]) -> RotatingHamiltonian:
+        """H without the oscillators' drives (they are in alpha); appends the operators
+        and rows of its detuned (``p``) and enveloped (``m``) parts."""
+        qubit_drives = [d for d in problem.drives if d.mode not in self.osc]
+        ham = rotating_hamiltonian(problem, space, drives=qubit_drives)
+        self.pdelta = np.array([delta for delta, _ in ham.oscillating])
+        for k, (_, v) in enumerate(ham.oscillating):  # as RotatingHamiltonian.at: e^{i d t} V
+            ops += [v, v.conj().T]
+            rows += [("p", k, -1j, -1), ("pc", k, -1j, -1)]
+        self.menv = [env for env, _, _ in ham.modulated]
+        self.mdelta = np.array([delta for _, delta, _ in ham.modulated])
+        for k, (_, _, v) in enumerate(ham.modulated):
+            ops += [v, v.conj().T]
+            rows += [("m", k, -1j, -1), ("mc", k, -1j, -1)]
+        return ham
 
     def _blocks(self, entries: list[tuple[int, int, complex]], n: int
                 ) -> tuple[NDArray[np.complex128], NDArray[np.complex128]]:
@@ -170,40 +171,19 @@ class DisplacedEquations:
         return full[np.ix_(self.osc, self.osc)], full[np.ix_(self.osc, self.qub)]
 
     def _forcing(self, problem: CompiledModel, env_of: dict[int, int]) -> None:
-        """Forcing columns F (oscillators), their detunings and envelope indices (-1: none)."""
-        n, pos = len(problem.modes), set(self.osc)
+        """Forcing columns F (oscillators), their detunings and envelope indices (-1: none):
+        every drive's rotating and counter-rotating forcing."""
+        n, pos, wr = len(problem.modes), set(self.osc), problem.frame_frequency
         fcols, fdelta, fenv = [], [], []
         for d in problem.drives:
             if d.mode in pos:
-                for delta, b in d.forcing(n, problem.frame_frequency):
+                for delta, b in [*d.forcing(n, wr), *d.counter_forcing(n, wr)]:
                     fcols.append(b[self.osc])
                     fdelta.append(delta)
                     fenv.append(env_of.get(id(d), -1))
         self.F = np.column_stack(fcols) if fcols else np.zeros((self.no, 0), dtype=complex)
         self.fdelta = np.array(fdelta)
         self.fenv = np.array(fenv, dtype=int)
-
-    def _frame_drives(self, problem: CompiledModel, space: FockSpace, env_of: dict[int, int]
-                      ) -> tuple[list[sp.spmatrix], list[tuple[str, int, complex, int]]]:
-        """Operators and coefficient rows (key, index, factor, envelope) of the frame's
-        qubit drives: -i g (alpha_o sigma_q^+ + alpha_o^* sigma_q - <s_q> a_o^dag - h.c.)
-        for every oscillator-qubit coupling (oscillator-oscillator: in A; qubit-qubit:
-        in the Hamiltonian)."""
-        pos = {i: k for k, i in enumerate(self.osc)}
-        qpos = {j: k for k, j in enumerate(self.qub)}
-        x = space.lowering_operators
-        ops: list[sp.spmatrix] = []
-        rows: list[tuple[str, int, complex, int]] = []
-        for c in problem.couplings:
-            i, j = c.modes
-            if (i in pos) == (j in pos):
-                continue
-            o, q = (i, j) if i in pos else (j, i)
-            ops += [x[q].T, x[q], x[o].T, x[o]]
-            g, e = -1j * c.strength, env_of.get(id(c), -1)
-            rows += [("a", pos[o], g, e), ("ac", pos[o], g, e), ("s", qpos[q], -g, e),
-                     ("sc", qpos[q], -g, e)]
-        return ops, rows
 
     def factors(self, t: float) -> NDArray[np.float64]:
         """Every envelope's value at ``t``."""
@@ -253,6 +233,9 @@ class DisplacedEquations:
         dalpha = A @ alpha + B @ sig + self.F @ fph
         coeff = (G["a"] @ alpha + G["ac"] @ alpha.conj() + G["s"] @ sig + G["sc"] @ sig.conj()
                  + G["p"] @ ph + G["pc"] @ ph.conj() + G["m"] @ mph + G["mc"] @ mph.conj())
+        if self.counter:  # beyond the RWA only
+            dalpha = dalpha + self.counter.drift(t, alpha, sig, f)
+            coeff = coeff + self.counter.coefficients(t, alpha, sig)
         for rows, e in self.row_env:
             coeff[rows] *= f[e]
         out = np.empty(2 * self.no + m.size)
@@ -275,6 +258,9 @@ def max_step(eqs: DisplacedEquations) -> Callable[[NDArray[np.float64]], float]:
     1/2) gets a 25 % margin. The cap is re-evaluated after every step, and an
     instability needs many steps beyond it to grow.
 
+    Beyond the RWA, Omega_q and beta_o gain k^T e^{i nu t} alpha^*, k e^{i nu t} <sigma>^*
+    (k = i B_a): |Omega_q| gains |k^T alpha^*|, its rate |k^T alpha_dot^*| + |nu| |k^T alpha^*|.
+
     With envelopes, every coupling enters at its envelope's peak (|Omega_q| <=
     |g_0^T alpha| + sum_e peak_e |g_e^T alpha|, which also bounds it within a step
     whatever the envelopes do there), and d alpha/dt is taken at the time of the
@@ -285,7 +271,9 @@ def max_step(eqs: DisplacedEquations) -> Callable[[NDArray[np.float64]], float]:
     # g[o, q], the oscillator-qubit couplings: constant ones, then one per envelope
     gs = [(1j * eqs.B, 1.0)] + [(1j * Be, env.peak) for env, Be in
                                 zip(eqs.envelopes, eqs.B_env, strict=True) if np.any(Be)]
-    g_abs = sum((p * np.abs(g) for g, p in gs), np.zeros_like(eqs.B, dtype=float))
+    ks = [(1j * Ba, 1.0 if e < 0 else eqs.envelopes[e].peak, abs(nu))
+          for nu, e, _, Ba in eqs.counter.groups if np.any(Ba)]
+    g_abs = sum((p * np.abs(g) for g, p, *_ in gs + ks), np.zeros_like(eqs.B, dtype=float))
     lam = np.array([np.linalg.eigvalsh((ladder(d) + ladder(d).T).toarray())[-1]
                     for d in (eqs.space.dims[o] for o in eqs.osc)]) if eqs.no else np.zeros(0)
     peaks = np.array([eqs.envelopes[e].peak if e >= 0 else 1.0 for e in eqs.fenv])
@@ -298,8 +286,15 @@ def max_step(eqs: DisplacedEquations) -> Callable[[NDArray[np.float64]], float]:
         alpha, m = eqs.split(y)
         sig = eqs.sigma_mean(m)
         A, B = eqs.drift_at(eqs.factors(eqs.last_t)) if eqs.envelopes else (eqs.A, eqs.B)
+        rate = A @ alpha + B @ sig
+        if eqs.counter:
+            rate = rate + eqs.counter.drift(eqs.last_t, alpha, sig, eqs.factors(eqs.last_t))
         omega = coherent(alpha)
-        omega_rate = coherent(A @ alpha + B @ sig) + g_abs.T @ drive
+        omega_rate = coherent(rate) + g_abs.T @ drive
+        for k, p, nu in ks:
+            kc = p * np.abs(k.T @ alpha.conj())
+            omega = omega + kc
+            omega_rate = omega_rate + p * np.abs(k.T @ rate.conj()) + nu * kc
         beta = 2.0 * float(lam @ (g_abs @ np.minimum(1.25 * np.abs(sig), 0.5)))
 
         def bound(h: float) -> float:

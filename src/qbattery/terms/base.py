@@ -13,7 +13,9 @@ Capabilities used by the engines:
 - ``"density"``: the term provides its operators on truncated Fock spaces
   (``method = "fock"``);
 - ``"displaced"``: the displaced-frame equations know how to move the term into
-  the frame that follows the oscillators' mean amplitudes (``method = "displaced"``);
+  the frame that follows the oscillators' mean amplitudes (``method = "displaced"``):
+  its exact first-moment blocks in the rotating frame are ``drift_entries``,
+  ``forcing``, and beyond the RWA ``anomalous_entries`` and ``counter_forcing``;
 - ``"global"``: a dissipator the global master equation can move onto the normal
   modes (:mod:`qbattery.terms.dressed`; local thermal baths);
 - ``"quadrature"``: the term provides its lab-frame blocks in quadratures
@@ -41,6 +43,10 @@ __all__ = ["CouplingTerm", "DissipatorTerm", "DriveTerm", "QuadratureBlocks", "T
 
 #: One entry (row, column, value) of the Gaussian drift matrix.
 Entry = tuple[int, int, complex]
+
+#: One counter-rotating entry (row, column, value w, frequency nu): d<x_row>/dt gains
+#: w exp(i nu t) <x_column^dag>.
+AnomalousEntry = tuple[int, int, complex, float]
 
 
 @dataclass(frozen=True)
@@ -98,6 +104,17 @@ class Term:
 
     def forcing(self, n: int, frame: float) -> list[tuple[float, NDArray[np.complex128]]]:
         """(detuning, b) pairs: d alpha/dt gains exp(-i detuning t) b."""
+        return []
+
+    # -- counter-rotating first-moment blocks (with the above: capability "displaced") -----
+    def anomalous_entries(self, frame: float) -> list[AnomalousEntry]:
+        """(i, j, w, nu): d<x_i>/dt gains w exp(i nu t) <x_j^dag> (rotating frame of
+        ``frame``; exact for oscillators; none by default)."""
+        return []
+
+    def counter_forcing(self, n: int, frame: float) -> list[tuple[float, NDArray[np.complex128]]]:
+        """(detuning, b) pairs of the counter-rotating forcing: d<x>/dt gains
+        exp(-i detuning t) b (the rotating part is :meth:`forcing`; none by default)."""
         return []
 
     def noise_entries(self) -> list[Entry]:

@@ -18,8 +18,10 @@ e^{-2 i omega_r t} <x_i x_j>_rot):
 and the energy in the coupling is <H_c> = 2 g Re(<x_i x_j>_lab + <x_j^dag x_i>).
 Quadrature blocks (x = (a + a^dag)/sqrt2): exchange g (x_i x_j + p_i p_j), dipole
 2 g x_i x_j. The phase-covariant Gaussian blocks of a dipole coupling are its exchange
-part (``drift_entries``, used only by the Gaussian twin that plans the density
-engines' cutoffs; the class does not declare ``"gaussian"``).
+part (``drift_entries``, used by the Gaussian twin that plans the density
+engines' cutoffs; the class does not declare ``"gaussian"``); the displaced frame adds
+the counter-rotating first-moment block (``anomalous_entries``): d<x_i>/dt gains
+-i g e^{2 i omega_r t} <x_j^dag>.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from .base import CouplingTerm, Entry, QuadratureBlocks
+from .base import AnomalousEntry, CouplingTerm, Entry, QuadratureBlocks
 
 __all__ = ["Dipole", "Exchange"]
 
@@ -99,7 +101,7 @@ class Exchange(CouplingTerm):
 class Dipole(CouplingTerm):
     """g (x_i + x_i^dag)(x_j + x_j^dag) between modes ``i`` and ``j`` (see the module doc)."""
 
-    capabilities = frozenset({"density", "quadrature"})
+    capabilities = frozenset({"density", "displaced", "quadrature"})
 
     def static_hamiltonian(self, xs: Sequence[sp.spmatrix], frame: float) -> sp.spmatrix:
         """The exchange part g (x_i x_j^dag + x_i^dag x_j), static in the rotating frame."""
@@ -112,8 +114,15 @@ class Dipole(CouplingTerm):
         return [(2.0 * frame, self.strength * (xs[self.i].T @ xs[self.j].T))]
 
     def drift_entries(self, frame: float) -> list[Entry]:
-        """The exchange part's A_ij = A_ji = -i g (for the Gaussian twin only)."""
+        """The exchange part's A_ij = A_ji = -i g (the Gaussian twin; the displaced frame
+        adds :meth:`anomalous_entries`)."""
         return [(self.i, self.j, -1j * self.strength), (self.j, self.i, -1j * self.strength)]
+
+    def anomalous_entries(self, frame: float) -> list[AnomalousEntry]:
+        """The counter-rotating part g (e^{2 i omega_r t} x_i^dag x_j^dag + h.c.):
+        d<x_i>/dt gains -i g e^{2 i omega_r t} <x_j^dag>, and i <-> j."""
+        w = -1j * self.strength
+        return [(self.i, self.j, w, 2.0 * frame), (self.j, self.i, w, 2.0 * frame)]
 
     def quadrature_blocks(self, n: int) -> QuadratureBlocks:
         """H_q gains 2 g on (x_i, x_j)."""

@@ -18,7 +18,8 @@ the rotating drive (with a phase) plus a counter-rotating part. Its power is
 P = -4 omega_x F f(t) cos(omega_f t + phi) Im <x>_lab, <x>_lab = e^{-i omega_r t} <x>;
 quadrature forcing H = 2 sqrt2 F cos(omega_f t + phi) x. Its phase-covariant forcing
 (``forcing``, b = -i F e^{-i phi} at delta) is the rotating part only, used by the
-Gaussian twin that plans the density engines' cutoffs (no ``"gaussian"``).
+Gaussian twin that plans the density engines' cutoffs (no ``"gaussian"``); the
+displaced frame adds ``counter_forcing``, b = -i F e^{i phi} at detuning -sigma.
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ class LinearDrive(DriveTerm):
 
     phase: float = 0.0
 
-    capabilities = frozenset({"density", "quadrature"})
+    capabilities = frozenset({"density", "displaced", "quadrature"})
 
     def oscillating_hamiltonian(self, xs: Sequence[sp.spmatrix], frame: float
                                 ) -> list[tuple[float, sp.spmatrix]]:
@@ -93,6 +94,15 @@ class LinearDrive(DriveTerm):
         b = np.zeros(n, dtype=complex)
         b[self.mode] = -1j * self.amplitude * np.exp(-1j * self.phase)
         return [(self.frequency - frame, b)]
+
+    def counter_forcing(self, n: int, frame: float
+                        ) -> list[tuple[float, NDArray[np.complex128]]]:
+        """The counter-rotating part F (e^{i phi} e^{i sigma t} x^dag + h.c.): d<x>/dt
+        gains -i F e^{i phi} e^{i sigma t}, i.e. b = -i F e^{i phi} at detuning -sigma,
+        sigma = omega_f + omega_r (the displaced frame adds it to :meth:`forcing`)."""
+        b = np.zeros(n, dtype=complex)
+        b[self.mode] = -1j * self.amplitude * np.exp(1j * self.phase)
+        return [(-(self.frequency + frame), b)]
 
     def quadrature_blocks(self, n: int) -> QuadratureBlocks:
         """h_{-omega_f} = sqrt2 F e^{i phi} e_x, h_{omega_f} its conjugate."""
