@@ -149,7 +149,7 @@ def test_progress_reaches_the_end() -> None:
 
 # -- layers ---------------------------------------------------------------------------------
 LAYERS = [
-    {"errors", "validation", "envelopes", "kinds", "model", "options", "_threads"},
+    {"errors", "validation", "envelopes", "kinds", "baths", "model", "options", "_threads"},
     {"terms", "observables", "merit", "merit_data"},
     {"hilbert", "solvers"},
     {"result", "config", "api", "supermodes", "interop", "builders", "plotting", "progress", "io"},

@@ -104,3 +104,26 @@ def choice(name: str, value: Any, options: tuple[str, ...]) -> str:
     if not isinstance(value, str) or value not in options:
         raise ModelError(name, f"unknown {name} {value!r}; known: {', '.join(options)}")
     return value
+
+
+#: Bounds on single fields, in units of omega (so that nothing a solver computes from
+#: them overflows; far beyond the rotating-wave model's range of validity):
+#: frequencies (modes and drives) in [MIN_FREQUENCY, MAX_FREQUENCY]; |coupling|,
+#: |drive amplitude|, bath rate <= MAX_RATE; occupations, temperatures and |initial
+#: amplitude| <= MAX_OCCUPATION (a thermal occupation of 1e6 quanta, or 1e12 for a
+#: coherent amplitude of 1e6).
+MIN_FREQUENCY = 1e-6
+MAX_FREQUENCY = 1e6
+MAX_RATE = 1e6
+MAX_OCCUPATION = 1e6
+
+#: Spectral densities a bath may have (see :class:`Bath`).
+SPECTRAL_DENSITIES = ("flat", "ohmic")
+
+
+def frequency_value(name: str, value: Any) -> float:
+    """A frequency: a real number in [MIN_FREQUENCY, MAX_FREQUENCY]."""
+    number = real_number(name, value, positive=True, magnitude=MAX_FREQUENCY)
+    if number < MIN_FREQUENCY:
+        raise ModelError(name, f"must be >= {MIN_FREQUENCY:g} (units of omega), got {value!r}")
+    return number
