@@ -79,6 +79,7 @@ from ..hilbert import (
 )
 from ..model import Model
 from ..terms import CompiledModel, compiled
+from ..terms.base import dense_block
 from .displaced_terms import AffineSparse, CounterRotating, Row, anomalous_groups, frame_drives
 
 __all__ = ["AffineSparse", "DisplacedEquations", "max_step", "resize"]
@@ -165,9 +166,7 @@ class DisplacedEquations:
     def _blocks(self, entries: list[tuple[int, int, complex]], n: int
                 ) -> tuple[NDArray[np.complex128], NDArray[np.complex128]]:
         """The (oscillator, oscillator) and (oscillator, qubit) blocks of drift entries."""
-        full = np.zeros((n, n), dtype=complex)
-        for i, j, v in entries:
-            full[i, j] += v
+        full = dense_block(entries, n)
         return full[np.ix_(self.osc, self.osc)], full[np.ix_(self.osc, self.qub)]
 
     def _forcing(self, problem: CompiledModel, env_of: dict[int, int]) -> None:

@@ -44,6 +44,14 @@ __all__ = ["CouplingTerm", "DissipatorTerm", "DriveTerm", "QuadratureBlocks", "T
 #: One entry (row, column, value) of the Gaussian drift matrix.
 Entry = tuple[int, int, complex]
 
+
+def dense_block(entries: Sequence[Entry], n: int) -> NDArray[np.complex128]:
+    """The n x n matrix of (row, column, value) entries (repeats add)."""
+    out = np.zeros((n, n), dtype=complex)
+    for i, j, v in entries:
+        out[i, j] += v
+    return out
+
 #: One counter-rotating entry (row, column, value w, frequency nu): d<x_row>/dt gains
 #: w exp(i nu t) <x_column^dag>.
 AnomalousEntry = tuple[int, int, complex, float]

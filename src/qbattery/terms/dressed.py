@@ -48,7 +48,7 @@ from .base import DissipatorTerm, Entry
 from .correlated import CorrelatedBath
 from .dissipators import Jump, ThermalBath
 
-__all__ = ["DressedBath", "dress", "normal_modes"]
+__all__ = ["DressedBath", "dress", "hamiltonian_matrix", "normal_modes"]
 
 #: Normal-mode frequencies closer than this (relative) form one Bohr frequency.
 DEGENERATE = 1e-9
@@ -102,14 +102,18 @@ class DressedBath(DissipatorTerm):
         return out
 
 
+def hamiltonian_matrix(problem: Any) -> NDArray[np.complex128]:
+    """M of the undriven lab-frame H = sum_ij M_ij a_i^dag a_j, from the terms' drift
+    blocks (the undamped, undriven drift is -i (M - omega_r))."""
+    bare = replace(problem, drives=(), dissipators=(), couplings=problem.unmodulated().couplings)
+    M = 1j * bare.drift_dense() + problem.frame_frequency * np.eye(len(problem.modes))
+    return np.asarray(0.5 * (M + M.conj().T))
+
+
 def normal_modes(problem: Any) -> tuple[NDArray[np.float64], NDArray[np.complex128]]:
     """(Omega, U): the lab-frame normal-mode frequencies and vectors of the undriven
-    network, M = U diag(Omega) U^dag, M from the terms' drift blocks."""
-    bare = replace(problem, drives=(), dissipators=(), couplings=problem.unmodulated().couplings)
-    n = len(problem.modes)
-    M = 1j * bare.drift_dense() + problem.frame_frequency * np.eye(n)
-    M = 0.5 * (M + M.conj().T)
-    omega, U = np.linalg.eigh(M)
+    network, M = U diag(Omega) U^dag (:func:`hamiltonian_matrix`)."""
+    omega, U = np.linalg.eigh(hamiltonian_matrix(problem))
     return omega, U
 
 

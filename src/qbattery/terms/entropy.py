@@ -31,7 +31,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..merit_data import cumulative_integral
-from .dressed import normal_modes
+from .base import dense_block
+from .dressed import hamiltonian_matrix
 
 __all__ = ["entropy_production", "gaussian_entropy"]
 
@@ -47,17 +48,6 @@ def gaussian_entropy(C: NDArray[np.complex128]) -> NDArray[np.float64]:
     return np.asarray(terms.sum(axis=-1))
 
 
-def _blocks(term: Any, n: int, frame: float) -> tuple[NDArray[np.complex128],
-                                                      NDArray[np.complex128]]:
-    A = np.zeros((n, n), dtype=complex)
-    D = np.zeros((n, n), dtype=complex)
-    for i, j, v in term.drift_entries(frame):
-        A[i, j] += v
-    for i, j, v in term.noise_entries():
-        D[i, j] += v
-    return A, D
-
-
 def entropy_production(problem: Any, times: NDArray[np.float64], alpha: NDArray[np.complex128],
                        C: NDArray[np.complex128]) -> dict[str, Any] | None:
     """``entropy`` S(t) and ``entropy_production`` Sigma(t) (time,), and ``system_heat``
@@ -68,11 +58,10 @@ def entropy_production(problem: Any, times: NDArray[np.float64], alpha: NDArray[
     if not temps or any(t is None for t in temps):
         return None
     n, wr = len(problem.modes), problem.frame_frequency
-    omega, U = normal_modes(problem)
-    M = (U * omega) @ U.conj().T
+    M = hamiltonian_matrix(problem)
     heat = np.zeros((len(temps), times.size))
     for b, d in enumerate(problem.dissipators):
-        A, D = _blocks(d, n, wr)
+        A, D = dense_block(d.drift_entries(wr), n), dense_block(d.noise_entries(), n)
         dC = np.einsum("ij,tjk->tik", A, C) + np.einsum("tij,kj->tik", C, A.conj()) + D
         heat[b] = np.real(np.einsum("ij,tji->t", M, dC)
                           + 2 * np.einsum("it,ij,jk,kt->t", alpha.conj(), M, A, alpha))

@@ -46,6 +46,7 @@ from scipy.integrate import solve_ivp
 
 from .._threads import blas_threads_for
 from ..envelopes import Envelope
+from .base import dense_block
 from .compiled import CompiledModel
 
 __all__ = ["BREAKDOWN_TOL", "Moments", "TwinBounds", "covariance", "first_moments",
@@ -283,10 +284,7 @@ def _segment_ode(problem: CompiledModel, times: NDArray[np.float64],
     parts: list[tuple[Envelope, NDArray[np.complex128], list[tuple[float, Any]]]] = []
     for t in mods:
         assert t.envelope is not None
-        Ae = np.zeros((n, n), dtype=complex)
-        for i, j, v in t.drift_entries(wr):
-            Ae[i, j] += v
-        parts.append((t.envelope, Ae, t.forcing(n, wr)))
+        parts.append((t.envelope, dense_block(t.drift_entries(wr), n), t.forcing(n, wr)))
     forcing: list[tuple[Envelope | None, float, NDArray[np.complex128]]] = [
         (None, delta, b) for delta, b in static.forcing().items()]
     forcing += [(env, delta, b) for env, _, fs in parts for delta, b in fs]
