@@ -21,8 +21,9 @@ from .options import SolverOptions, TimeGrid
 from .result import Result
 from .solvers import DensityState, GaussianState, State, check_times, run_engine
 from .solvers.base import Progress
-from .terms import compile_model
+from .terms import CompiledModel, compile_model
 from .terms.dressed import dress
+from .terms.entropy import moment_system_heat, production, temperatures
 
 __all__ = ["solve"]
 
@@ -81,7 +82,7 @@ def solve(model: Model, times: ArrayLike, *, method: str | None = None,
                                    progress=progress)
     flows = energy_flows(problem, t, out.occupation, out.amplitude, out.pair_coherence,
                          out.anomalous)
-    extra = dict(out.extra)
+    extra = {**out.extra, **_density_entropy(problem, t, out)}
     if problem.anomalous_pairs:  # the local energies no longer add up to the total
         extra["interaction_energy"] = (("time",), interaction_energy(
             problem, t, out.pair_coherence, out.anomalous))
@@ -93,6 +94,24 @@ def solve(model: Model, times: ArrayLike, *, method: str | None = None,
     return Result(model=model, times=t, method=name, options=opts,
                   occupation=out.occupation, amplitude=out.amplitude, ergotropy=out.ergotropy,
                   extra=extra, stats=stats, final_state=out.final_state, **flows)
+
+
+def _density_entropy(problem: CompiledModel, times: NDArray[np.float64], out: Any
+                     ) -> dict[str, Any]:
+    """A density-matrix engine's entropy production and each bath's heat into the system
+    (:mod:`qbattery.terms.entropy`), from the entropy it recorded (``options.entropy``)
+    and its moments; nothing when it recorded no entropy, the Gaussian engine made them,
+    or some dissipator is not a thermal bath at T > 0."""
+    if "entropy" not in out.extra or "entropy_production" in out.extra:
+        return {}
+    temps = temperatures(problem)
+    heat = None if temps is None else moment_system_heat(problem, out.occupation,
+                                                           out.pair_coherence)
+    if temps is None or heat is None:
+        return {}
+    entropy = out.extra["entropy"][1]
+    return {"entropy_production": (("time",), production(entropy, heat, temps, times)),
+            "system_heat": (("bath", "time"), heat)}
 
 
 def _check_scales(model: Model, times: NDArray[np.float64], options: SolverOptions) -> None:

@@ -83,6 +83,11 @@ class ModeKind:
     levels: ClassVar[int | None]
     #: Whether the mode is linear (its Gaussian moments close).
     gaussian: ClassVar[bool]
+    #: s in the operator identity x [x, x^dag] = s x: 1 for an oscillator, -1 for a qubit
+    #: (sigma (1 - 2 sigma^dag sigma) = -sigma). A raising jump D[x^dag] feeds the mean
+    #: amplitude of an oscillator (D^dag[a^dag](a) = a / 2) and damps a qubit's
+    #: (D^dag[sigma^dag](sigma) = -sigma / 2).
+    amplitude_sign: ClassVar[float]
 
     @property
     def truncated(self) -> bool:
@@ -126,6 +131,7 @@ class Oscillator(ModeKind):
     name = "oscillator"
     levels = None
     gaussian = True
+    amplitude_sign = 1.0
 
     def commutator(self, occupation: NDArray[np.float64]) -> NDArray[np.float64]:
         return np.ones_like(np.asarray(occupation, dtype=float))
@@ -141,6 +147,7 @@ class Qubit(ModeKind):
     name = "qubit"
     levels = 2
     gaussian = False
+    amplitude_sign = -1.0
 
     def check_initial(self, occupation: float, amplitude: complex) -> None:
         from .errors import ModelError

@@ -108,6 +108,11 @@ class SolverOptions:
         master_equation: ``"local"`` (default: each bath acts on its own mode) or
             ``"global"`` (each bath acts on the normal modes of the network's
             Hamiltonian, secular approximation; :mod:`qbattery.terms.dressed`).
+        entropy: density-matrix engines also record the von Neumann entropy of the
+            whole state at each output time (one diagonalisation of the state per
+            output) and, when every dissipator is a thermal bath at T > 0, the
+            entropy production (:mod:`qbattery.terms.entropy`). Gaussian results
+            carry both whatever this says (they cost nothing there).
     """
 
     method: str = "auto"
@@ -118,6 +123,7 @@ class SolverOptions:
     on_truncation: str = "error"
     max_cutoff: int = 120
     master_equation: str = "local"
+    entropy: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.method, str) or not self.method.strip():
@@ -140,6 +146,8 @@ class SolverOptions:
         if self.master_equation not in MASTER_EQUATIONS:
             raise ModelError("master_equation", f"expected one of "
                              f"{', '.join(MASTER_EQUATIONS)}, got {self.master_equation!r}")
+        if not isinstance(self.entropy, bool):
+            raise ModelError("entropy", f"expected true or false, got {self.entropy!r}")
         cutoff = self.cutoff
         if isinstance(cutoff, Mapping):
             for key, value in cutoff.items():

@@ -25,6 +25,7 @@ from .space import (
 )
 from .states import (
     CatalystRecorder,
+    EntropyRecorder,
     anomalous_operators,
     catalyst_observables,
     coherent_vector,
@@ -52,6 +53,7 @@ from .truncation import (
 __all__ = [
     "CatalystRecorder",
     "CutoffPlan",
+    "EntropyRecorder",
     "FockSpace",
     "Jump",
     "Lindblad",

@@ -27,6 +27,7 @@ from .space import FockSpace
 
 __all__ = [
     "CatalystRecorder",
+    "EntropyRecorder",
     "anomalous_operators",
     "catalyst_observables",
     "coherent_vector",
@@ -235,3 +236,22 @@ class CatalystRecorder:
     def extra(self) -> dict[str, tuple[tuple[str, ...], NDArray[np.float64]]]:
         """The recorded series as ``extra`` entries (dimension ``time``)."""
         return {name: (("time",), values) for name, values in self.values.items()}
+
+
+class EntropyRecorder:
+    """S(t) = -Tr rho ln rho of the whole state at each output time, when ``active``
+    (``SolverOptions.entropy``): one diagonalisation of the D x D state per output.
+    Frame invariant, so the displaced frame records its rho'."""
+
+    def __init__(self, active: bool, n_times: int) -> None:
+        self.active = active
+        self.values = np.zeros(n_times)
+
+    def record(self, k: int, rho: NDArray[np.complex128]) -> None:
+        """Record output ``k``."""
+        if self.active:
+            self.values[k] = von_neumann_entropy(rho)
+
+    def extra(self) -> dict[str, tuple[tuple[str, ...], NDArray[np.float64]]]:
+        """``{"entropy": ...}`` when active, else nothing."""
+        return {"entropy": (("time",), self.values)} if self.active else {}

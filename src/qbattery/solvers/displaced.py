@@ -48,6 +48,7 @@ from threadpoolctl import threadpool_limits
 
 from ..hilbert import (
     CatalystRecorder,
+    EntropyRecorder,
     FockSpace,
     NeedsLargerCutoff,
     TruncationMonitor,
@@ -219,6 +220,7 @@ def _run(problem: CompiledModel, times: NDArray[np.float64], state: State | None
     cutoff_used = np.zeros((n_modes, n_t), dtype=int)
     anom = np.zeros((len(problem.anomalous_pairs), n_t), dtype=complex)
     catalyst = CatalystRecorder(model, n_t)
+    entropy = EntropyRecorder(options.entropy, n_t)
     figures = FigureRecorder(problem, n_t)
     freq = problem.frequencies
     pairs_idx = problem.pairs
@@ -261,6 +263,7 @@ def _run(problem: CompiledModel, times: NDArray[np.float64], state: State | None
         if k == n_t - 1:
             final.update(rho=rho, alpha=a, dims=space.dims)
         catalyst.record(k, rho, space, a)
+        entropy.record(k, rho)
         last_k = k
 
     def rhs(t: float, yy: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -322,6 +325,7 @@ def _run(problem: CompiledModel, times: NDArray[np.float64], state: State | None
         "tail": (("mode", "time"), tail),
     }
     extra.update(catalyst.extra())
+    extra.update(entropy.extra())
     extra.update(figures.extra())
     stats["cutoffs"] = ", ".join(f"{n}={d}" for n, d in cutoffs.items())
     out_state = DensityState(float(times[-1]), problem.names, final["dims"], final["rho"],

@@ -40,6 +40,7 @@ from threadpoolctl import threadpool_limits
 from ..errors import ModelError, UnsupportedMethodError
 from ..hilbert import (
     CatalystRecorder,
+    EntropyRecorder,
     FockSpace,
     Lindblad,
     NeedsLargerCutoff,
@@ -124,6 +125,7 @@ def solve_on_space(model: Model | CompiledModel, space: FockSpace, times: NDArra
     erg = np.zeros((n_modes, n_t))
     tail = np.zeros((n_modes, n_t))
     catalyst = CatalystRecorder(problem, n_t)
+    entropy = EntropyRecorder(options.entropy, n_t)
     figures = FigureRecorder(problem, n_t)
     final: list[NDArray[np.complex128]] = []
     status = ", ".join(f"{n}={d}" for n, d in zip(space.names, space.dims, strict=True))
@@ -149,6 +151,7 @@ def solve_on_space(model: Model | CompiledModel, space: FockSpace, times: NDArra
         occ[:, k], amp[:, k], coh[:, k], erg[:, k] = mode_observables(rho, space, problem, pairs)
         anom[:, k] = expectations(anomalous, rho)
         catalyst.record(k, rho, space)
+        entropy.record(k, rho)
         figures.record(k, rho, space.dims, erg[:, k])
 
     if rho0 is None:
@@ -168,6 +171,7 @@ def solve_on_space(model: Model | CompiledModel, space: FockSpace, times: NDArra
         "tail": (("mode", "time"), tail),
     }
     extra.update(catalyst.extra())
+    extra.update(entropy.extra())
     extra.update(figures.extra())
     state = DensityState(float(times[-1]), space.names, space.dims, final[0],
                          np.zeros(n_modes, dtype=complex), problem.frame_frequency)

@@ -285,6 +285,12 @@ class DissipatorTerm(Term):
         production), else None."""
         return None
 
+    def amplitude_decay(self, kind: ModeKind) -> float | None:
+        """kappa in D^dag(x) = -kappa x for the mode it acts on alone (a density engine's
+        system heat, :func:`qbattery.terms.entropy.moment_system_heat`); None for a
+        dissipator on several modes or one that does not damp x linearly."""
+        return None
+
     def quadrature_blocks(self, n: int) -> QuadratureBlocks:
         """Its normally ordered drift and diffusion (``drift_entries``, ``noise_entries``):
         a phase-covariant dissipator has the same blocks in the quadrature picture."""

@@ -102,6 +102,11 @@ class ThermalBath(DissipatorTerm):
             return None
         return float(frequencies[self.mode] / np.log1p(1.0 / self.occupation))
 
+    def amplitude_decay(self, kind: ModeKind) -> float | None:
+        """kappa = gamma (N + 1) / 2 - gamma N s / 2 (s = ``kind.amplitude_sign``): gamma / 2
+        on an oscillator, gamma (2N + 1) / 2 on a qubit."""
+        return 0.5 * self.rate * ((self.occupation + 1.0) - self.occupation * kind.amplitude_sign)
+
     def alone_occupation(self, initial: float, times: NDArray[np.float64]
                          ) -> NDArray[np.float64] | None:
         """N + (n0 - N) exp(-gamma t): the mode alone with this bath (None at zero rate)."""
