@@ -23,6 +23,7 @@ from .solvers import DensityState, GaussianState, State, check_times, run_engine
 from .solvers.base import Progress
 from .terms import compile_model
 from .terms.dressed import dress
+from .terms.redfield import redfield
 
 __all__ = ["solve"]
 
@@ -38,7 +39,9 @@ def solve(model: Model, times: ArrayLike, *, method: str | None = None,
     with H(t) the network Hamiltonian of :mod:`qbattery.model`, solved in the
     rotating frame of ``model.frame_frequency``. With
     ``options.master_equation = "global"`` the baths act on the normal modes of the
-    network instead (:mod:`qbattery.terms.dressed`; ``stats["secular_ratio"]``).
+    network instead (:mod:`qbattery.terms.dressed`; ``stats["secular_ratio"]``); with
+    ``"redfield"`` the Bloch-Redfield equation in the eigenbasis of the undriven network
+    (:mod:`qbattery.terms.redfield`, qubits allowed, Fock engine; ``stats["redfield_*"]``).
 
     Args:
         model: the network.
@@ -77,10 +80,12 @@ def solve(model: Model, times: ArrayLike, *, method: str | None = None,
     problem, notes = compile_model(model), dict[str, float]()
     if opts.master_equation == "global":
         problem, notes = dress(problem)
+    elif opts.master_equation == "redfield":
+        problem, notes = redfield(problem)
     name, out, timing = run_engine(problem, t, opts, initial_state=initial_state,
                                    progress=progress)
     flows = energy_flows(problem, t, out.occupation, out.amplitude, out.pair_coherence,
-                         out.anomalous)
+                         out.anomalous, measured_heat=out.heat)
     extra = dict(out.extra)
     if problem.anomalous_pairs:  # the local energies no longer add up to the total
         extra["interaction_energy"] = (("time",), interaction_energy(
