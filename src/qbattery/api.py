@@ -24,6 +24,7 @@ from .solvers.base import Progress
 from .terms import CompiledModel, compile_model
 from .terms.dressed import dress
 from .terms.entropy import moment_system_heat, production, temperatures
+from .terms.redfield import redfield
 
 __all__ = ["solve"]
 
@@ -39,7 +40,9 @@ def solve(model: Model, times: ArrayLike, *, method: str | None = None,
     with H(t) the network Hamiltonian of :mod:`qbattery.model`, solved in the
     rotating frame of ``model.frame_frequency``. With
     ``options.master_equation = "global"`` the baths act on the normal modes of the
-    network instead (:mod:`qbattery.terms.dressed`; ``stats["secular_ratio"]``).
+    network instead (:mod:`qbattery.terms.dressed`; ``stats["secular_ratio"]``); with
+    ``"redfield"`` the Bloch-Redfield equation in the eigenbasis of the undriven network
+    (:mod:`qbattery.terms.redfield`, qubits allowed, Fock engine; ``stats["redfield_*"]``).
 
     Args:
         model: the network.
@@ -78,10 +81,12 @@ def solve(model: Model, times: ArrayLike, *, method: str | None = None,
     problem, notes = compile_model(model), dict[str, float]()
     if opts.master_equation == "global":
         problem, notes = dress(problem)
+    elif opts.master_equation == "redfield":
+        problem, notes = redfield(problem)
     name, out, timing = run_engine(problem, t, opts, initial_state=initial_state,
                                    progress=progress)
     flows = energy_flows(problem, t, out.occupation, out.amplitude, out.pair_coherence,
-                         out.anomalous)
+                         out.anomalous, measured_heat=out.heat)
     extra = {**out.extra, **_density_entropy(problem, t, out)}
     if problem.anomalous_pairs:  # the local energies no longer add up to the total
         extra["interaction_energy"] = (("time",), interaction_energy(
@@ -105,10 +110,14 @@ def _density_entropy(problem: CompiledModel, times: NDArray[np.float64], out: An
     if "entropy" not in out.extra or "entropy_production" in out.extra:
         return {}
     temps = temperatures(problem)
-    heat = None if temps is None else moment_system_heat(problem, out.occupation,
-                                                           out.pair_coherence)
-    if temps is None or heat is None:
+    if temps is None:
         return {}
+    if "system_heat" in out.extra:  # measured on the state (Bloch-Redfield baths)
+        heat = out.extra["system_heat"][1]
+    else:
+        heat = moment_system_heat(problem, out.occupation, out.pair_coherence)
+        if heat is None:
+            return {}
     entropy = out.extra["entropy"][1]
     return {"entropy_production": (("time",), production(entropy, heat, temps, times)),
             "system_heat": (("bath", "time"), heat)}

@@ -133,7 +133,8 @@ def logarithmic_negativity(rho: ArrayLike, dims: tuple[int, ...], i: int, j: int
 def energy_flows(problem: CompiledModel, times: NDArray[np.float64],
                  occupation: NDArray[np.float64], amplitude: NDArray[np.complex128],
                  pair_coherence: NDArray[np.complex128],
-                 anomalous: NDArray[np.complex128] | None = None
+                 anomalous: NDArray[np.complex128] | None = None,
+                 measured_heat: NDArray[np.float64] | None = None
                  ) -> dict[str, NDArray[np.float64]]:
     """Power and heat currents, each from its term.
 
@@ -160,6 +161,8 @@ def energy_flows(problem: CompiledModel, times: NDArray[np.float64],
             :attr:`CompiledModel.pairs` (the couplings', then the dissipators').
         anomalous: (pairs, times) <x_i x_j> (rotating frame) for each pair of
             :attr:`CompiledModel.anomalous_pairs` (None when there is none).
+        measured_heat: (dissipators, times) the engine's heat for the dissipators whose
+            heat is measured on the state (``moment_heat`` False: Bloch-Redfield baths).
 
     Returns:
         ``drive_power`` (drives, times), ``heat`` (dissipators, times),
@@ -174,7 +177,12 @@ def energy_flows(problem: CompiledModel, times: NDArray[np.float64],
     start = len(problem.couplings)
     for k, b in enumerate(problem.dissipators):
         stop = start + len(b.pairs())
-        heat[k] = b.heat_current(freq, kinds, occupation, pair_coherence[start:stop])
+        if not b.moment_heat:
+            if measured_heat is None:
+                raise ValueError(f"{b.describe()}: the engine did not measure its heat")
+            heat[k] = measured_heat[k]
+        else:
+            heat[k] = b.heat_current(freq, kinds, occupation, pair_coherence[start:stop])
         start = stop
     coupling = np.zeros((len(problem.couplings), times.size))
     anom = problem.coupling_anomalous(anomalous, times.size)

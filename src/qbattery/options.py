@@ -87,7 +87,7 @@ class TimeGrid:
 Cutoff = str | int | Mapping[str, int]
 
 #: The master equations a solve can use (see :class:`SolverOptions`).
-MASTER_EQUATIONS = ("local", "global")
+MASTER_EQUATIONS = ("local", "global", "redfield")
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,9 @@ class SolverOptions:
         max_cutoff: largest cutoff ``"auto"`` may grow to.
         master_equation: ``"local"`` (default: each bath acts on its own mode) or
             ``"global"`` (each bath acts on the normal modes of the network's
-            Hamiltonian, secular approximation; :mod:`qbattery.terms.dressed`).
+            Hamiltonian, secular approximation; :mod:`qbattery.terms.dressed`) or
+            ``"redfield"`` (Bloch-Redfield in the eigenbasis of the undriven network,
+            qubits allowed, Fock engine; :mod:`qbattery.terms.redfield`).
         entropy: density-matrix engines also record the von Neumann entropy of the
             whole state at each output time (one diagonalisation of the state per
             output) and, when every dissipator is a thermal bath at T > 0, the

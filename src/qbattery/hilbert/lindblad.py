@@ -89,9 +89,13 @@ class Lindblad:
         jumps: the collapse operators (see :func:`qbattery.hilbert.jumps`).
     """
 
-    def __init__(self, space: FockSpace, jumps: Sequence[Jump]) -> None:
+    def __init__(self, space: FockSpace, jumps: Sequence[Jump],
+                 extra: Sequence[Any] = ()) -> None:
         self.space = space
         self.jumps = tuple(jumps)
+        #: Further dissipators, each with ``apply(rho) -> D rho`` on the complex Hermitian
+        #: rho and a ``decay_bound`` (the Bloch-Redfield baths, :mod:`.redfield`).
+        self.extra = tuple(extra)
         levels = space.levels
         half_decay = np.zeros(space.size)
         self._shifts: list[tuple[int, NDArray[np.float64], bool]] = []
@@ -119,21 +123,24 @@ class Lindblad:
     def max_decay(self) -> float:
         """Largest diagonal element of sum_c c^dag c (the fastest decay rate; with
         jumps that are not local, a bound: the largest absolute row sum)."""
+        bound = sum(d.decay_bound for d in self.extra)
         if not self.jumps:
-            return 0.0
+            return float(bound)
         rows = 2.0 * self.half_decay
         for _, cdc in self._general:
             rows = rows + np.asarray(abs(cdc).sum(axis=1)).ravel()
-        return float(rows.max())
+        return float(rows.max()) + bound
 
     def general_dissipator(self, rho: NDArray[np.complex128]) -> NDArray[np.complex128]:
         """sum_c (c rho c^dag - {c^dag c, rho}/2) over the jumps that are not local, for a
-        Hermitian ``rho`` (c rho c^dag = c (c rho)^dag)."""
+        Hermitian ``rho`` (c rho c^dag = c (c rho)^dag), plus the ``extra`` dissipators."""
         out = np.zeros(rho.shape, dtype=complex)
         for c, cdc in self._general:
             out += c @ np.asarray(c @ rho).conj().T
             y = np.asarray(cdc @ rho)
             out -= 0.5 * (y + y.conj().T)
+        for d in self.extra:
+            out += d.apply(rho)
         return out
 
     def generator(self, hamiltonian: sp.spmatrix) -> sp.csr_matrix:
@@ -212,7 +219,7 @@ class Lindblad:
         out += part.T
         if self._shifts:
             self.add_jumps(m, out)
-        if self._general:
+        if self._general or self.extra:
             out += pack_hermitian(self.general_dissipator(unpack_hermitian(m)))
         return out
 
@@ -239,7 +246,7 @@ class Lindblad:
             out = y + y.conj().T
             if self._shifts:
                 self.add_jumps(herm, out)
-            if self._general:
+            if self._general or self.extra:
                 out += self.general_dissipator(herm)
             return out
         out = np.empty_like(y)
@@ -249,6 +256,6 @@ class Lindblad:
             _add_adjoint_rows(y, out, rows, buf)
             if self._shifts:
                 self.add_jumps(herm, out, rows)
-        if self._general:
+        if self._general or self.extra:
             out += self.general_dissipator(herm)
         return out

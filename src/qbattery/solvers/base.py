@@ -59,6 +59,7 @@ class GaussianState:
     reduced: NDArray[np.complex128]
     frame_frequency: float
     anomalous: NDArray[np.complex128] | None = None
+    heat: NDArray[np.float64] | None = None
 
     @property
     def covariance(self) -> NDArray[np.complex128]:
@@ -128,6 +129,8 @@ class EngineOutput:
         stats: engine statistics (steps, subspace dimension, ...).
         anomalous: (pairs, times) <x_i x_j> (rotating frame) for each pair of
             :attr:`CompiledModel.anomalous_pairs` (None when there is none).
+        heat: (dissipators, times) heat into the dissipators whose heat is measured on the
+            state (``moment_heat`` False; NaN in the other rows), or None.
     """
 
     occupation: NDArray[np.float64]
@@ -138,6 +141,7 @@ class EngineOutput:
     extra: Extra = field(default_factory=dict)
     stats: dict[str, Any] = field(default_factory=dict)
     anomalous: NDArray[np.complex128] | None = None
+    heat: NDArray[np.float64] | None = None
 
 
 @dataclass(eq=False)

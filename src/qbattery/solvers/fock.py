@@ -59,6 +59,7 @@ from ..hilbert import (
     stable_step,
     tails,
 )
+from ..hilbert.redfield import RedfieldBaths
 from ..merit_data import FigureRecorder  # figures of merit (merit issue)
 from ..model import Model
 from ..options import SolverOptions
@@ -114,10 +115,12 @@ def solve_on_space(model: Model | CompiledModel, space: FockSpace, times: NDArra
     check_memory(space)
     dim = space.size
     ham = rotating_hamiltonian(problem, space)
-    lind = Lindblad(space, problem.jumps())
+    n_t = times.size
+    redfield = RedfieldBaths(problem, space, n_t)  # Bloch-Redfield baths (none: no cost)
+    lind = Lindblad(space, problem.jumps(), extra=redfield.dissipators)
     pairs = pair_operators(problem, space)
     anomalous = anomalous_operators(problem, space)
-    n_modes, n_t = len(problem.modes), times.size
+    n_modes = len(problem.modes)
     anom = np.zeros((len(anomalous), n_t), dtype=complex)
     occ = np.zeros((n_modes, n_t))
     amp = np.zeros((n_modes, n_t), dtype=complex)
@@ -153,6 +156,7 @@ def solve_on_space(model: Model | CompiledModel, space: FockSpace, times: NDArra
         catalyst.record(k, rho, space)
         entropy.record(k, rho)
         figures.record(k, rho, space.dims, erg[:, k])
+        redfield.record(k, rho)
 
     if rho0 is None:
         rho0 = initial_state(problem, space)
@@ -173,12 +177,13 @@ def solve_on_space(model: Model | CompiledModel, space: FockSpace, times: NDArra
     extra.update(catalyst.extra())
     extra.update(entropy.extra())
     extra.update(figures.extra())
+    extra.update(redfield.extra())
     state = DensityState(float(times[-1]), space.names, space.dims, final[0],
                          np.zeros(n_modes, dtype=complex), problem.frame_frequency)
     return EngineOutput(occupation=occ, amplitude=amp, pair_coherence=coh, ergotropy=erg,
                         final_state=state, extra=extra,
-                        stats={"hilbert_dimension": dim, **stats},
-                        anomalous=anom if anomalous else None)
+                        stats={"hilbert_dimension": dim, **stats, **redfield.stats},
+                        anomalous=anom if anomalous else None, heat=redfield.measured_heat())
 
 
 def _start_cutoffs(problem: CompiledModel, stop: float, options: SolverOptions,

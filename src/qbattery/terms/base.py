@@ -25,7 +25,7 @@ Capabilities used by the engines:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, ClassVar
 
@@ -260,6 +260,16 @@ class DissipatorTerm(Term):
     from the local energies (:meth:`heat_current`)."""
 
     mode: int
+
+    #: Whether :meth:`heat_current` follows from moments (False: the engine measures it
+    #: on the state and hands it on, ``EngineOutput.heat``; the Bloch-Redfield bath).
+    moment_heat: ClassVar[bool] = True
+
+    def eigenbasis_spectrum(self) -> Callable[[NDArray[np.float64]], NDArray[np.float64]] | None:
+        """S(w) of a dissipator that acts in the eigenbasis of the undriven Hamiltonian
+        (Bloch-Redfield; the density engines build its operators from it,
+        :mod:`qbattery.hilbert.redfield`); None for one given by its :meth:`jumps`."""
+        return None
 
     def pairs(self) -> list[tuple[int, int]]:
         """Pairs (i, j) whose coherence <x_j^dag x_i> the heat current needs (the engines

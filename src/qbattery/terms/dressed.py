@@ -126,8 +126,8 @@ def _groups(omega: NDArray[np.float64]) -> list[NDArray[np.int_]]:
 
 def _refuse_reasons(problem: Any) -> list[str]:
     reasons = [m.describe() + " (a qubit network's dressed Bohr frequencies are closer than "
-               "the rates at strong coupling; not built)" for m in problem.modes
-               if not m.kind.gaussian]
+               "the rates at strong coupling: use master_equation = \"redfield\")"
+               for m in problem.modes if not m.kind.gaussian]
     reasons += [c.describe() + " (its envelope changes the normal modes)"
                 for c in problem.couplings if c.envelope is not None]
     reasons += [c.describe() + " (counter-rotating: the normal modes mix a and a^dag)"
