@@ -263,9 +263,9 @@ def _run(problem: CompiledModel, times: NDArray[np.float64], state: State | None
         catalyst.record(k, rho, space, a)
         last_k = k
 
-    def rhs(t: float, yy: NDArray[np.float64]) -> NDArray[np.float64]:
+    def rhs(t: float, yy: NDArray[np.float64], out: NDArray[np.float64]) -> None:
         stats["nfev"] += 1
-        return eqs.rhs(t + t0, yy)
+        eqs.rhs(t + t0, yy, out)
 
     def on_step(t: float, yy: NDArray[np.float64]) -> None:
         stats["steps"] += 1
@@ -288,8 +288,7 @@ def _run(problem: CompiledModel, times: NDArray[np.float64], state: State | None
             try:
                 integrate(rhs, y, sub, rtol=options.rtol, atol=options.atol,
                           on_output=on_output, on_step=on_step, method="DOP853",
-                          max_step=max_step(eqs),
-                          first_step=good["h"])
+                          max_step=max_step(eqs), first_step=good["h"], inplace=True)
             except (NeedsLargerCutoff, _Shrink) as change:
                 old = space
                 alpha, m = eqs.split(np.asarray(good["y"]))

@@ -215,7 +215,9 @@ class DisplacedEquations:
             out[k] = 0.5 * np.sum(op.data * ((direct + mirror) + 1j * (direct - mirror)))
         return out
 
-    def rhs(self, t: float, y: NDArray[np.float64]) -> NDArray[np.float64]:
+    def rhs(self, t: float, y: NDArray[np.float64],
+            out: NDArray[np.float64] | None = None) -> NDArray[np.float64]:
+        """d/dt of the real state vector ``y`` (into ``out`` if given)."""
         self.last_t = t
         alpha, m = self.split(y)
         sig = self.sigma_mean(m)
@@ -237,7 +239,8 @@ class DisplacedEquations:
             coeff = coeff + self.counter.coefficients(t, alpha, sig)
         for rows, e in self.row_env:
             coeff[rows] *= f[e]
-        out = np.empty(2 * self.no + m.size)
+        if out is None:
+            out = np.empty(2 * self.no + m.size)
         out[:self.no], out[self.no:2 * self.no] = dalpha.real, dalpha.imag
         self.lind.apply_packed(m, self.gen.at(coeff), out=out[2 * self.no:].reshape(m.shape))
         return out
