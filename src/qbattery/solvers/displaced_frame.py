@@ -246,7 +246,8 @@ class DisplacedEquations:
         return out
 
 
-def max_step(eqs: DisplacedEquations) -> Callable[[NDArray[np.float64]], float]:
+def max_step(eqs: DisplacedEquations, method: str = "DOP853"
+             ) -> Callable[[NDArray[np.float64]], float]:
     """Explicit-RK stability cap at the current state (see :func:`stable_step`).
 
     H' = H_static + sum_q (Omega_q sigma_q^+ + h.c.) - sum_o (beta_o a_o^dag + h.c.),
@@ -302,5 +303,5 @@ def max_step(eqs: DisplacedEquations) -> Callable[[NDArray[np.float64]], float]:
         def bound(h: float) -> float:
             return spread + 2.0 * float(np.sum(omega + h * omega_rate)) + beta
 
-        return stable_step(bound(stable_step(bound(0.0), decay, "DOP853")), decay, "DOP853")
+        return stable_step(bound(stable_step(bound(0.0), decay, method)), decay, method)
     return cap
