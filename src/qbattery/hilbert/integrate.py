@@ -249,7 +249,7 @@ def _step(stepper: Any, h_abs: float, max_step: float, t_bound: float, rtol: flo
         rejected = True
 
 
-def integrate_piecewise(fun: Callable[[float, State], State], y0: State,
+def integrate_piecewise(fun: Callable[..., Any], y0: State,
                         times: NDArray[np.float64], *, edges: list[float], t0: float = 0.0,
                         on_output: Callable[[int, float, State], None],
                         **kwargs: Any) -> dict[str, int]:

@@ -192,7 +192,8 @@ def solve_on_space(model: Model | CompiledModel, space: FockSpace, times: NDArra
     # faster for these (eigvalsh of a 532-level state: 0.07 s vs 1.05 s).
     with threadpool_limits(limits=1, user_api="blas"):
         stats = integrate_piecewise(
-            fun, pack_hermitian(rho0).ravel(), times, inplace=True, edges=problem.breakpoints(t0, float(times[-1])), t0=t0,
+            fun, pack_hermitian(rho0).ravel(), times, inplace=True,
+            edges=problem.breakpoints(t0, float(times[-1])), t0=t0,
             rtol=options.rtol, atol=options.atol, on_output=on_output, on_step=on_step,
             method=METHOD, max_step=stable_step(ham.spread(), lind.max_decay, METHOD))
     extra: Extra = {
