@@ -8,8 +8,9 @@ Three problems (rtol 1e-8, atol 1e-10, truncation_tol 1e-6):
 - ``fock``: the qubit catalyst at N = 0, ``method = "fock"``, fixed cutoff 24
   (dimension 1152), 51 times to t = 50 (as ``fock_vs_dynamiqs.py``).
 
-Each problem runs with the drivers given (``--drivers own scipy``: ``integrate.DRIVER``
-set to each in turn, alternating, best of ``--repeat``), printing the load, the wall
+Each problem runs with the drivers given (``--drivers own scipy tsit5``: our DOP853,
+SciPy's, our Tsit5; ``integrate.DRIVER`` and the engines' ``METHOD`` set to each in
+turn, alternating, best of ``--repeat``), printing the load, the wall
 time, steps, right-hand sides, the Hilbert dimension and the largest difference of the
 battery's energy and ergotropy and the catalyst's occupation between the drivers (and
 against a saved run, ``--reference FILE.npz``; ``--save FILE.npz`` writes this run's).
@@ -29,6 +30,7 @@ from typing import Any
 import numpy as np
 
 import qbattery as qb
+from qbattery.solvers import displaced, fock
 
 integrate_module = importlib.import_module("qbattery.hilbert.integrate")
 
@@ -50,9 +52,10 @@ def problem(name: str) -> tuple[qb.Model, np.ndarray, str, qb.SolverOptions]:
 
 
 def run(name: str, driver: str) -> tuple[float, dict[str, Any], dict[str, np.ndarray]]:
+    """One solve; ``driver`` "own", "scipy" or "tsit5" (our Tsit5, with its stability cap)."""
     model, times, method, opts = problem(name)
-    if hasattr(integrate_module, "DRIVER"):
-        integrate_module.DRIVER = driver
+    integrate_module.DRIVER = "scipy" if driver == "scipy" else "own"
+    fock.METHOD = displaced.METHOD = "Tsit5" if driver == "tsit5" else "DOP853"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         start = time.perf_counter()

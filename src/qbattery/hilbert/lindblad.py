@@ -67,6 +67,23 @@ def _add_adjoint_rows(y: NDArray[np.complex128], out: NDArray[np.complex128], ro
     np.add(y[rows], b, out=out[rows])
 
 
+#: Tile size of :func:`transpose` (128: 1.4 vs 2.2 ms for numpy's copy at D = 1152).
+_TILE = 128
+
+
+def transpose(m: NDArray[Any]) -> NDArray[Any]:
+    """A C-contiguous copy of m^T, by square tiles above ``_SMALL`` (numpy's strided
+    copy suffers cache-set conflicts at row strides near powers of two)."""
+    n = m.shape[0]
+    if n <= _SMALL or m.ndim != 2 or m.shape[1] != n:
+        return np.ascontiguousarray(m.T)
+    out = np.empty_like(m)
+    for i in range(0, n, _TILE):
+        for j in range(0, n, _TILE):
+            out[i:i + _TILE, j:j + _TILE] = m[j:j + _TILE, i:i + _TILE].T
+    return out
+
+
 def pack_hermitian(rho: NDArray[np.complex128]) -> NDArray[np.float64]:
     """M = Re rho + Im rho for a Hermitian rho (see the module doc)."""
     return np.asarray(rho.real + rho.imag)
@@ -203,7 +220,7 @@ class Lindblad:
         """
         dim = m.shape[0]
         z1 = stacked @ m
-        z2 = stacked @ np.ascontiguousarray(m.T)
+        z2 = stacked @ transpose(m)
         if out is None:
             out = np.empty_like(m)
         if dim > _SMALL:
