@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 from scipy.integrate import DOP853, RK45, OdeSolver
-from scipy.integrate._ivp.common import select_initial_step
 
 from ..errors import IntegrationError
 from .rk import STEPPERS
@@ -184,8 +183,8 @@ def _own(fun: Callable[..., Any], y0: State, times: NDArray[np.float64], k: int,
     t_end = float(times[-1])
     if first_step is None:
         f0 = stepper.W[1].copy()
-        h_abs = select_initial_step(lambda t, y: _call(into, t, y), t0, y0, t_end, largest,
-                                    f0, 1.0, stepper.order, rtol, atol)
+        h_abs = _initial_step(lambda t, y: _call(into, t, y), t0, y0, f0, t_end - t0,
+                              largest, stepper.order, rtol, atol)
         stepper.nfev += 1
     else:
         h_abs = first_step
@@ -221,6 +220,26 @@ def _call(fun: Callable[[float, State, State], None], t: float, y: State) -> Sta
     out = np.empty_like(y)
     fun(t, y, out)
     return out
+
+
+def _initial_step(fun: Callable[[float, State], State], t0: float, y0: State, f0: State,
+                  length: float, max_step: float, order: int, rtol: float, atol: float
+                  ) -> float:
+    """Hairer's initial step guess, as SciPy's ``select_initial_step`` (whose signature
+    changed across SciPy versions): one extra right-hand side."""
+    def norm(x: State) -> float:
+        return float(np.linalg.norm(x) / np.sqrt(x.size))
+
+    scale = atol + np.abs(y0) * rtol
+    d0, d1 = norm(y0 / scale), norm(f0 / scale)
+    h0 = 1e-6 if d0 < 1e-5 or d1 < 1e-5 else 0.01 * d0 / d1
+    h0 = min(h0, length)
+    d2 = norm((fun(t0 + h0, y0 + h0 * f0) - f0) / scale) / h0
+    if d1 <= 1e-15 and d2 <= 1e-15:
+        h1 = max(1e-6, h0 * 1e-3)
+    else:
+        h1 = (0.01 / max(d1, d2)) ** (1 / (order + 1))
+    return min(100 * h0, h1, length, max_step)
 
 
 def _step(stepper: Any, h_abs: float, max_step: float, t_bound: float, rtol: float,

@@ -230,8 +230,8 @@ class Lindblad:
         dim = m.shape[0]
         if out is None:
             out = np.empty_like(m)
-        if dim > _SMALL and _matvecs is not None:
-            self._apply_packed_large(m, stacked, out)
+        if _matvecs is not None:
+            self._apply_packed_kernel(m, stacked, out)
         else:
             z1 = stacked @ m
             z2 = stacked @ transpose(m)
@@ -245,13 +245,13 @@ class Lindblad:
             out += pack_hermitian(self.general_dissipator(unpack_hermitian(m)))
         return out
 
-    def _apply_packed_large(self, m: NDArray[np.float64], stacked: sp.csr_matrix,
+    def _apply_packed_kernel(self, m: NDArray[np.float64], stacked: sp.csr_matrix,
                             out: NDArray[np.float64]) -> None:
         """:meth:`apply_packed` without temporaries: SciPy's kernel accumulates
         A = G_r M + G_i M^T into ``out`` and B = G_r M^T - G_i M into a work matrix
         (no 2D x D products, no separate additions); then out += B^T and the jumps
         by blocks of rows, so that the transposed column block and the jumps'
-        temporaries stay in cache."""
+        temporaries stay in cache (whole-matrix operations at D <= ``_SMALL``)."""
         dim = m.shape[0]
         if self._work is None or self._work[0].shape != m.shape:
             self._work = (np.empty_like(m), np.empty_like(m))
@@ -266,6 +266,11 @@ class Lindblad:
         _matvecs(dim, dim, dim, bottom, ix, data, mt.ravel(), out.ravel())
         _matvecs(dim, dim, dim, top, ix, data, mt.ravel(), b.ravel())
         _matvecs(dim, dim, dim, bottom, ix, -data, m.ravel(), b.ravel())
+        if dim <= _SMALL:
+            out += b.T
+            if self._shifts:
+                self.add_jumps(m, out)
+            return
         for start in range(0, dim, _BLOCK):
             rows = slice(start, min(start + _BLOCK, dim))
             out[rows] += b[:, rows].T
