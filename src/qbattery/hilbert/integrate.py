@@ -1,10 +1,17 @@
-"""Adaptive time stepping with SciPy that never stores the trajectory.
+"""Adaptive explicit Runge-Kutta stepping that never stores the trajectory.
 
 ``scipy.integrate.solve_ivp`` keeps the state at every output time; a density
-matrix of a few thousand levels is tens of megabytes, so this drives the same
-SciPy integrator (DOP853 by default) step by step, hands every accepted step to
-a callback (truncation checks) and evaluates the output times with the
-integrator's dense output (as ``solve_ivp`` does) through another callback.
+matrix of a few thousand levels is tens of megabytes, so this steps an explicit
+Runge-Kutta method itself, hands every accepted step to a callback (truncation
+checks) and evaluates the output times with the method's dense output through
+another callback.
+
+The steppers are our own (:mod:`qbattery.hilbert.rk`: DOP853 with SciPy's
+tableau, error norm and step-size policy, and Tsit5), with preallocated stages
+and in-place arithmetic: SciPy's ``DOP853`` builds several new state-sized arrays
+per stage and seven per dense output, which for a density matrix of 10^6 numbers
+cost as much as the right-hand side. ``DRIVER = "scipy"`` drives SciPy's DOP853
+instead (same steps, for comparison: ``benchmarks/rk_driver.py``).
 """
 
 from __future__ import annotations
@@ -129,6 +136,17 @@ def integrate(fun: Callable[..., Any], y0: State, times: NDArray[np.float64], *,
                     first_step=first_step, t0=t0, inplace=inplace)
     if inplace:
         fun = _returning(fun)
+    return _scipy(fun, y0, times, k, rtol=rtol, atol=atol, on_output=on_output,
+                  on_step=on_step, method=method, largest=largest, cap=cap,
+                  first_step=first_step, t0=t0)
+
+
+def _scipy(fun: Callable[[float, State], State], y0: State, times: NDArray[np.float64],
+           k: int, *, rtol: float, atol: float, on_output: Callable[[int, float, State], None],
+           on_step: Callable[[float, State], None] | None, method: str, largest: float,
+           cap: Callable[[State], float] | None, first_step: float | None, t0: float
+           ) -> dict[str, int]:
+    """:func:`integrate` with a SciPy solver (outputs from ``times[k]`` on)."""
     solver = INTEGRATORS[method](fun, t0, y0, float(times[-1]), rtol=rtol, atol=atol,
                                  max_step=largest, first_step=first_step)
     steps = 0
