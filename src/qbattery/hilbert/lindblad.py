@@ -220,7 +220,8 @@ class Lindblad:
 
         two real sparse products and no complex arithmetic; the jumps act on M
         directly. rho is Hermitian by construction, so no projection is made.
-        Whole-matrix operations: meant for the small spaces of a displaced frame.
+        Used by the displaced frame and the Fock engine; with SciPy's CSR kernel the
+        products accumulate in place (:meth:`_apply_packed_kernel`).
 
         Args:
             m: the packed state M (D x D, C-contiguous).
