@@ -236,9 +236,15 @@ def test_a_blown_up_integration_is_an_error(monkeypatch: pytest.MonkeyPatch) -> 
     returned as numbers."""
     model = qb.Model(modes=(qb.Mode("a"),), drives=(qb.Drive("a", 0.02, 1.0),),
                      baths=(qb.Bath("a", GAMMA),))
-    apply = Lindblad.apply
-    monkeypatch.setattr(Lindblad, "apply",
-                        lambda self, rho, gen: apply(self, rho, gen) + 0.1 * rho)
+    apply = Lindblad.apply_packed
+
+    def diverging(self: Lindblad, m: np.ndarray, stacked: object, *,
+                  out: np.ndarray | None = None) -> np.ndarray:
+        res = apply(self, m, stacked, out=out)
+        res += 0.1 * m
+        return res
+
+    monkeypatch.setattr(Lindblad, "apply_packed", diverging)
     with pytest.raises(IntegrationError, match=r"numerical failure at t = .*trace"):
         qb.solve(model, [0.0, 40.0], method="fock", options=qb.SolverOptions(cutoff=10))
 

@@ -79,6 +79,9 @@ from .base import (
 from .displaced_frame import DisplacedEquations, max_step
 from .fock import check_memory, start_state
 
+#: Integrator (an explicit Runge-Kutta method of :func:`qbattery.hilbert.integrate`).
+METHOD = "DOP853"
+
 #: Fewest levels an automatic frame cutoff starts with.
 MIN_FRAME_LEVELS = 6
 
@@ -266,9 +269,9 @@ def _run(problem: CompiledModel, times: NDArray[np.float64], state: State | None
         entropy.record(k, rho)
         last_k = k
 
-    def rhs(t: float, yy: NDArray[np.float64]) -> NDArray[np.float64]:
+    def rhs(t: float, yy: NDArray[np.float64], out: NDArray[np.float64]) -> None:
         stats["nfev"] += 1
-        return eqs.rhs(t + t0, yy)
+        eqs.rhs(t + t0, yy, out)
 
     def on_step(t: float, yy: NDArray[np.float64]) -> None:
         stats["steps"] += 1
@@ -290,9 +293,8 @@ def _run(problem: CompiledModel, times: NDArray[np.float64], state: State | None
         with threadpool_limits(limits=1, user_api="blas"):
             try:
                 integrate(rhs, y, sub, rtol=options.rtol, atol=options.atol,
-                          on_output=on_output, on_step=on_step, method="DOP853",
-                          max_step=max_step(eqs),
-                          first_step=good["h"])
+                          on_output=on_output, on_step=on_step, method=METHOD,
+                          max_step=max_step(eqs, METHOD), first_step=good["h"], inplace=True)
             except (NeedsLargerCutoff, _Shrink) as change:
                 old = space
                 alpha, m = eqs.split(np.asarray(good["y"]))

