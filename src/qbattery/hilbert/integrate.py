@@ -25,6 +25,7 @@ from scipy.integrate import DOP853, RK45, OdeSolver
 
 from ..errors import IntegrationError
 from .rk import STEPPERS
+from .stability import TABLEAUX, rectangle_step
 
 __all__ = ["INTEGRATORS", "STABILITY_RADIUS", "STABILITY_RECTANGLE", "integrate",
            "integrate_piecewise", "stable_step"]
@@ -62,9 +63,12 @@ def stable_step(spread: float, decay: float, method: str = "DOP853") -> float:
 
     The eigenvalues of -i[H, .] + D lie (up to the non-normality of D) in the
     rectangle -decay <= Re <= 0, |Im| <= spread, with ``spread`` >= E_max - E_min
-    and ``decay`` the largest eigenvalue of sum_c c^dag c; they are kept inside
-    the method's stable half-disc by h <= r / (spread + decay), or inside its
-    stable rectangle by h <= min(Y / spread, X / decay); the longer step is used.
+    and ``decay`` the real extent of D's spectrum (``Lindblad.max_decay``). For a
+    method with a tableau in :data:`~qbattery.hilbert.stability.TABLEAUX` the step is
+    the longest that fits h times this rectangle into one of the rectangles inscribed in
+    the method's stability region (:func:`~qbattery.hilbert.stability.rectangle_step`);
+    otherwise the longer of h <= r / (spread + decay) (the stable half-disc) and
+    h <= min(Y / spread, X / decay) (one stable rectangle).
 
     Why it matters: the error estimate of an adaptive step sees the state as a
     whole (an RMS over D^2 entries), so a high-frequency mode that lives at the
@@ -72,6 +76,8 @@ def stable_step(spread: float, decay: float, method: str = "DOP853") -> float:
     h exceeds the stability limit; at g t = 20 on Fig. 6a with 34 levels it
     reached 1e-3 in the battery's ergotropy before this cap was added.
     """
+    if method in TABLEAUX:  # the best rectangle inscribed in the region
+        return rectangle_step(method, spread, decay)
     rate = spread + decay
     if rate <= 0:
         return float("inf")
