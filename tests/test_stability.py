@@ -73,3 +73,23 @@ def test_rectangle_step_is_at_least_the_half_disc_step() -> None:
     for spread, decay in [(3.55, 4.72), (10.0, 0.1), (0.1, 10.0), (1.0, 1.0)]:
         assert rectangle_step("DOP853", spread, decay) >= 5.5 / (spread + decay)
     assert rectangle_step("DOP853", 0.0, 0.0) == float("inf")
+
+
+def test_the_step_caps_bound_stays_within_dop853s_real_interval() -> None:
+    """The engines cap with decay = max(sum c^dag c) and DOP853's rectangle X = 3
+    (integrate.stable_step); the true real extent of a thermal oscillator's dissipator
+    is at most 1.91x that bound (any N, up to 120 levels), so h (true extent) <= 5.73 stays
+    inside DOP853's real stability interval [-6.39, 0]."""
+    from qbattery.hilbert import Lindblad
+    from qbattery.hilbert.integrate import STABILITY_RECTANGLE
+
+    worst = 0.0
+    for n_th in (0.1, 1.0, 5.0, 100.0):
+        for d in (5, 20, 60, 120):
+            space = FockSpace(("a",), ("oscillator",), (d,))
+            jumps = [Jump(0, 0.05 * (n_th + 1)), Jump(0, 0.05 * n_th, raising=True)]
+            worst = max(worst, dissipator_extent(space, jumps) / Lindblad(space, jumps).max_decay)
+    assert 1.8 < worst < 1.92
+    x = STABILITY_RECTANGLE["DOP853"][0] * worst
+    real_interval = stability_rectangles("DOP853", margin=1.0)[-1, 0]
+    assert x < real_interval - 0.5

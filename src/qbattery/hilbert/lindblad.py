@@ -28,7 +28,6 @@ term), after the local ones; they are not folded into the generator, so
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -36,7 +35,6 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from .space import FockSpace, Jump, jump_operator
-from .stability import dissipator_extent
 
 try:  # SciPy's kernel of csr @ dense, Y += A X (accumulates: no temporaries)
     from scipy.sparse._sparsetools import csr_matvecs as _matvecs
@@ -147,14 +145,17 @@ class Lindblad:
         self._cache: tuple[sp.spmatrix, sp.csr_matrix] | None = None
         self._work: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None
 
-    @cached_property
+    @property
     def max_decay(self) -> float:
-        """-min Re of the dissipators' spectrum (:func:`~qbattery.hilbert.stability.
-        dissipator_extent`: exact for each mode's local jumps, whose truncated top levels
-        reach beyond max(sum c^dag c) at N > 0; a row-sum bound for the other jumps),
-        plus the extra dissipators' bounds: the ``decay`` of :func:`stable_step`."""
-        return dissipator_extent(self.space, self.jumps) + float(
-            sum(d.decay_bound for d in self.extra))
+        """Largest diagonal element of sum_c c^dag c (the fastest decay rate; with
+        jumps that are not local, a bound: the largest absolute row sum)."""
+        bound = sum(d.decay_bound for d in self.extra)
+        if not self.jumps:
+            return float(bound)
+        rows = 2.0 * self.half_decay
+        for _, cdc in self._general:
+            rows = rows + np.asarray(abs(cdc).sum(axis=1)).ravel()
+        return float(rows.max()) + bound
 
     def general_dissipator(self, rho: NDArray[np.complex128]) -> NDArray[np.complex128]:
         """sum_c (c rho c^dag - {c^dag c, rho}/2) over the jumps that are not local, for a

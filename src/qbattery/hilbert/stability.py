@@ -9,7 +9,9 @@ and ``decay`` the real extent of D's spectrum. The longest safe step is then
     h = max_k min(X_k / decay, Y_k / spread)
 
 over the rectangles [-X_k, 0] x [-Y_k, Y_k] inscribed in the stability region
-(:func:`stability_rectangles`, computed from the method's tableau).
+(:func:`stability_rectangles`, computed from the method's tableau). The engines do not
+use this yet (see :func:`qbattery.hilbert.integrate.stable_step` for why and what it
+measured); it documents and tests the margin of the cap they use.
 
 The real extent of D (:func:`dissipator_extent`) is not max(sum_c c^dag c): that
 bounds the anticommutator part alone. With a raising jump (a thermal bath at N > 0)
