@@ -204,12 +204,13 @@ class RedfieldBaths:
         sectors = excitation_sectors(space)
         largest = max(idx.size for idx in sectors)
         if largest > MAX_SECTOR:
-            dims = ", ".join(f"{n} = {d}" for n, d in zip(space.names, space.dims, strict=True))
+            dims = space.cutoffs
             raise ModelError("master_equation", f"\"redfield\" diagonalises H0 densely by "
                              f"excitation sector; the space {{{dims}}} has a sector of "
                              f"{largest} states (limit {MAX_SECTOR}); lower the cutoffs or "
                              "shorten the run")
         self.h0 = undriven_hamiltonian(problem, space)
+        self._h0_coo = self.h0.tocoo()  # Tr(H0 D rho) at every output
         basis = Eigenbasis.of(self.h0, sectors)
         xs = space.lowering_operators
         self.h_local = np.asarray(sum(m.frequency * np.asarray(
@@ -231,7 +232,7 @@ class RedfieldBaths:
         if not self.rows:
             return
         herm = 0.5 * (rho + rho.conj().T)
-        coo = self.h0.tocoo()
+        coo = self._h0_coo
         for row, d in zip(self.rows, self.dissipators, strict=True):
             drho = d.apply(herm)
             self.heat[row, k] = -float(np.real(self.h_local @ np.diagonal(drho)))

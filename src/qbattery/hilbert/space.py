@@ -74,6 +74,11 @@ class FockSpace:
         return cls(problem.names, tuple(m.kind for m in problem.modes), tuple(dims))
 
     @property
+    def cutoffs(self) -> str:
+        """``"charger = 20, catalyst = 2, battery = 30"``: the levels per mode, for messages."""
+        return ", ".join(f"{n} = {d}" for n, d in zip(self.names, self.dims, strict=True))
+
+    @property
     def size(self) -> int:
         """Dimension D of the product space."""
         return int(np.prod(self.dims))

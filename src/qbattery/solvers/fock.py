@@ -91,7 +91,7 @@ def check_memory(space: FockSpace) -> None:
     exceed ``MAX_MEMORY_BYTES``, naming its cutoffs."""
     need = 20 * 16 * space.size**2
     if need > MAX_MEMORY_BYTES:
-        dims = ", ".join(f"{n} = {d}" for n, d in zip(space.names, space.dims, strict=True))
+        dims = space.cutoffs
         raise ModelError("cutoff", f"the Fock space {{{dims}}} has dimension {space.size} and "
                          f"needs about {need / 2**30:.0f} GiB (limit "
                          f"{MAX_MEMORY_BYTES / 2**30:.0f} GiB); lower the cutoffs or "
