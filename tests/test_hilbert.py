@@ -106,15 +106,21 @@ def test_lindblad_rhs_matches_dense_master_equation(t: float, cutoffs: tuple[int
         np.testing.assert_allclose(a, b, atol=1e-14)
 
 
+@pytest.mark.parametrize("kernel", ["numba", "numpy"])
 @pytest.mark.parametrize(("t", "levels"), [(0.0, (4, 5)), (3.7, (4, 5)), (3.7, (12, 13))])
-def test_packed_lindblad_matches_dense_master_equation(t: float, levels: tuple[int, int]
-                                                       ) -> None:
-    """Lindblad.apply_packed (real storage M = Re rho + Im rho, two real sparse products)
-    against the dense master equation, with a complex, time-dependent Hamiltonian; at
-    D = 312 the large-space path (products accumulated in place, blocked transposes and
-    jumps), and the Fock engine's PackedGenerator (separate Re / Im patterns)."""
+def test_packed_lindblad_matches_dense_master_equation(t: float, levels: tuple[int, int],
+                                                       kernel: str,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lindblad.apply_packed (real storage M = Re rho + Im rho) against the dense master
+    equation, with a complex, time-dependent Hamiltonian (diagonals in both Re G and Im G,
+    raising and lowering jumps on three modes), by both kernels: the compiled pass by
+    diagonals and SciPy's CSR products (at D = 312 their large-space path: products
+    accumulated in place, blocked transposes and jumps); and the Fock engine's
+    PackedGenerator (separate Re / Im patterns)."""
+    from qbattery.hilbert import lindblad as lindblad_module
     from qbattery.solvers.fock import PackedGenerator
 
+    monkeypatch.setattr(lindblad_module, "KERNEL", kernel)
     model = _rich_model()
     space = FockSpace.of(model, {"charger": levels[0], "battery": levels[1]})
     lind = Lindblad(space, jumps(model))
@@ -135,6 +141,37 @@ def test_packed_lindblad_matches_dense_master_equation(t: float, levels: tuple[i
     np.testing.assert_allclose(packed.toarray(), stacked.toarray(), atol=1e-15)
     assert packed.nnz < stacked.nnz
     np.testing.assert_allclose(unpack_hermitian(lind.apply_packed(m, packed)), ref, atol=1e-13)
+    if kernel == "numba":
+        assert lind._diagonals is not None and lind._diagonals.fill_ratio > 0.5
+
+
+def test_packed_kernel_keeps_csr_for_scattered_generators() -> None:
+    """A generator whose entries scatter over many diagonals (fill below
+    kernels.MIN_FILL) takes the CSR path, with the same result; the compiled pass and
+    the CSR path agree on a random state to rounding, also after the matrix's values
+    change in place (the diagonals are refilled from the same pattern)."""
+    from qbattery.hilbert import kernels
+
+    model = _rich_model()
+    space = FockSpace.of(model, {"charger": 6, "battery": 5})
+    lind = Lindblad(space, jumps(model))
+    d = space.size
+    rng = np.random.default_rng(3)
+    m = rng.standard_normal((d, d))
+    scattered = sp.random(2 * d, d, density=0.05, random_state=4, format="csr")
+    assert kernels.Diagonals(scattered, []).fill_ratio < kernels.MIN_FILL
+    got = lind.apply_packed(m, scattered)
+    assert lind._diagonals is not None and lind._diagonals.fill_ratio < kernels.MIN_FILL
+    ref = np.zeros((d, d))
+    lind._apply_packed_kernel(m, scattered, ref)
+    np.testing.assert_array_equal(got, ref)
+    gen = lind.generator(rotating_hamiltonian(model, space).at(1.3)).tocsr()
+    stacked = sp.vstack([gen.real, gen.imag]).tocsr()
+    for scale in (1.0, -2.5):
+        stacked.data *= scale
+        got = lind.apply_packed(m, stacked)
+        lind._apply_packed_kernel(m, stacked, ref)
+        np.testing.assert_allclose(got, ref, rtol=0, atol=1e-14 * np.abs(ref).max())
 
 
 def test_dop853_stability_constants() -> None:

@@ -27,14 +27,18 @@ term), after the local ones; they are not folded into the generator, so
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from .space import FockSpace, Jump, jump_operator
+
+if TYPE_CHECKING:
+    from . import kernels
 
 try:  # SciPy's kernel of csr @ dense, Y += A X (accumulates: no temporaries)
     from scipy.sparse._sparsetools import csr_matvecs as _matvecs
@@ -43,12 +47,22 @@ except ImportError:  # pragma: no cover - a SciPy without it: the public product
 
 __all__ = ["Lindblad", "add_adjoint", "pack_hermitian", "unpack_hermitian"]
 
+#: The packed right-hand side's kernel: "numba" (:mod:`.kernels`, one compiled pass by
+#: diagonals) or "numpy" (SciPy's CSR products; kept as the kernel's test oracle and for
+#: generators whose diagonals are mostly empty).
+KERNEL = "numba"
+
 #: Row-block size of the cache-friendly Y + Y^dag and jumps (32 was fastest at D ~ 1700).
 _BLOCK = 32
 
 
 #: Below this dimension a matrix fits in cache and blocking only adds overhead.
 _SMALL = 256
+
+
+def _kernels() -> Any:
+    """:mod:`.kernels`, imported on first use (numba takes ~0.1 s to import)."""
+    return importlib.import_module(".kernels", __package__)
 
 
 def add_adjoint(y: NDArray[np.complex128]) -> NDArray[np.complex128]:
@@ -144,6 +158,7 @@ class Lindblad:
         self.half_decay = half_decay
         self._cache: tuple[sp.spmatrix, sp.csr_matrix] | None = None
         self._work: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None
+        self._diagonals: kernels.Diagonals | None = None
 
     @property
     def max_decay(self) -> float:
@@ -238,7 +253,13 @@ class Lindblad:
         dim = m.shape[0]
         if out is None:
             out = np.empty_like(m)
-        if _matvecs is not None:
+        diagonals = self._diagonals_of(stacked) if KERNEL == "numba" else None
+        if diagonals is not None:
+            mt = self._work_matrices(m)[0]
+            k = _kernels()
+            k.transpose_into(m, mt)
+            k.packed_rhs(m, mt, *diagonals.arguments(stacked.data), out)
+        elif _matvecs is not None:
             self._apply_packed_kernel(m, stacked, out)
         else:
             z1 = stacked @ m
@@ -253,6 +274,20 @@ class Lindblad:
             out += pack_hermitian(self.general_dissipator(unpack_hermitian(m)))
         return out
 
+    def _diagonals_of(self, stacked: sp.csr_matrix) -> kernels.Diagonals | None:
+        """The compiled kernel's layout of ``stacked`` (built once per sparsity pattern),
+        or None where its diagonals are mostly empty (the CSR path is then faster)."""
+        k = _kernels()
+        if self._diagonals is None or not self._diagonals.matches(stacked):
+            self._diagonals = k.Diagonals(stacked, self._shifts)
+        return self._diagonals if self._diagonals.fill_ratio >= k.MIN_FILL else None
+
+    def _work_matrices(self, m: NDArray[np.float64]
+                       ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        if self._work is None or self._work[0].shape != m.shape:
+            self._work = (np.empty_like(m), np.empty_like(m))
+        return self._work
+
     def _apply_packed_kernel(self, m: NDArray[np.float64], stacked: sp.csr_matrix,
                             out: NDArray[np.float64]) -> None:
         """:meth:`apply_packed` without temporaries: SciPy's kernel accumulates
@@ -261,9 +296,7 @@ class Lindblad:
         by blocks of rows, so that the transposed column block and the jumps'
         temporaries stay in cache (whole-matrix operations at D <= ``_SMALL``)."""
         dim = m.shape[0]
-        if self._work is None or self._work[0].shape != m.shape:
-            self._work = (np.empty_like(m), np.empty_like(m))
-        mt, b = self._work
+        mt, b = self._work_matrices(m)
         transpose(m, out=mt)
         ip, ix, data = stacked.indptr, stacked.indices, stacked.data
         top, bottom = ip[:dim + 1], ip[dim:]
