@@ -16,11 +16,15 @@ battery's energy and ergotropy and the catalyst's occupation between the drivers
 against a saved run, ``--reference FILE.npz``; ``--save FILE.npz`` writes this run's).
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/rk_driver.py --problems 6a 6b fock
+
+``--threads N`` and ``--no-correlations`` set those SolverOptions fields (issue 17's
+compiled kernel: ``OPENBLAS_NUM_THREADS`` must then allow N BLAS threads).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import os
 import time
@@ -51,9 +55,12 @@ def problem(name: str) -> tuple[qb.Model, np.ndarray, str, qb.SolverOptions]:
     raise SystemExit(f"unknown problem {name!r}")
 
 
-def run(name: str, driver: str) -> tuple[float, dict[str, Any], dict[str, np.ndarray]]:
-    """One solve; ``driver`` "own", "scipy" or "tsit5" (our Tsit5, with its stability cap)."""
+def run(name: str, driver: str, **options: Any
+        ) -> tuple[float, dict[str, Any], dict[str, np.ndarray]]:
+    """One solve; ``driver`` "own", "scipy" or "tsit5" (our Tsit5, with its stability cap);
+    ``options`` replace fields of the problem's SolverOptions (threads, correlations)."""
     model, times, method, opts = problem(name)
+    opts = dataclasses.replace(opts, **options)
     integrate_module.DRIVER = "scipy" if driver == "scipy" else "own"
     fock.METHOD = displaced.METHOD = "Tsit5" if driver == "tsit5" else "DOP853"
     with warnings.catch_warnings():
@@ -77,7 +84,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--save", help="write this run's results (first driver) to an .npz")
     parser.add_argument("--reference", help="compare with a saved .npz")
+    parser.add_argument("--threads", type=int, default=1, help="SolverOptions.threads")
+    parser.add_argument("--no-correlations", action="store_true",
+                        help="SolverOptions(correlations=False)")
     args = parser.parse_args()
+    options = {"threads": args.threads, "correlations": not args.no_correlations}
     ref = dict(np.load(args.reference)) if args.reference else {}
     saved: dict[str, np.ndarray] = {}
     for name in args.problems:
@@ -86,7 +97,7 @@ def main() -> None:
         for _ in range(args.repeat):
             for driver in args.drivers:
                 load = os.getloadavg()[0]
-                seconds, stats, data = run(name, driver)
+                seconds, stats, data = run(name, driver, **options)
                 best[driver] = min(best.get(driver, float("inf")), seconds)
                 results[driver] = data
                 print(f"{name:5s} {driver:6s} {seconds:7.2f} s  load {load:.2f}  "

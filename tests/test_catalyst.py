@@ -53,6 +53,24 @@ def test_bell_pair_between_catalyst_and_battery() -> None:
     assert obs["catalyst_purity"] == pytest.approx(0.5)
 
 
+@pytest.mark.parametrize("method", ["fock", "displaced"])
+def test_correlations_option_drops_only_the_correlations(method: str) -> None:
+    """correlations = false: the catalyst's fidelity and purity unchanged, no mutual
+    information or negativity recorded; true (default): all six."""
+    model = qb.catalytic_model(G, G, F, GAMMA, 0.0, 0.5)
+    t = [0.0, 2.0, 4.0]
+    full = qb.solve(model, t, method=method)
+    lean = qb.solve(model, t, method=method, options=qb.SolverOptions(correlations=False))
+    names = {k for k in full.extra if k.startswith(("mutual_information", "log_negativity"))}
+    assert len(names) == 4
+    assert not names & set(lean.extra)
+    for name in ("catalyst_ground_fidelity", "catalyst_purity"):
+        np.testing.assert_array_equal(lean.extra[name][1], full.extra[name][1])
+    assert float(full.extra["mutual_information_charger_battery"][1][-1]) > 1e-4
+    with pytest.raises(qb.ModelError, match="correlations"):
+        qb.SolverOptions(correlations=1)  # type: ignore[arg-type]
+
+
 def test_ground_fidelity_in_a_displaced_frame() -> None:
     """A displaced-frame engine passes rho' and beta: <0| D(beta) rho' D(beta)^dag |0>."""
     model = qb.catalytic_model(G, G, F, GAMMA, catalyst="oscillator")

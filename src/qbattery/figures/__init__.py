@@ -38,11 +38,13 @@ FIGURES: dict[str, FigureSpec] = {}
 
 
 def solve_dataset(model: Model, stop: float, points: int, *, method: str = "auto",
-                  truncation_tol: float = 1e-6) -> xr.Dataset:
+                  truncation_tol: float = 1e-6, correlations: bool = True) -> xr.Dataset:
     """``solve(model)`` on linspace(0, stop, points) as a Dataset that records the
-    truncation tolerance of the density-matrix engines."""
+    truncation tolerance of the density-matrix engines (``correlations``: see
+    :class:`~qbattery.options.SolverOptions`)."""
     result = solve(model, np.linspace(0.0, stop, points),
-                   options=SolverOptions(method=method, truncation_tol=truncation_tol))
+                   options=SolverOptions(method=method, truncation_tol=truncation_tol,
+                                         correlations=correlations))
     ds = result.to_xarray()
     ds.attrs["truncation_tol"] = truncation_tol
     return ds

@@ -99,7 +99,7 @@ def integrate(fun: Callable[..., Any], y0: State, times: NDArray[np.float64], *,
               method: str = "DOP853",
               max_step: float | Callable[[State], float] = float("inf"),
               first_step: float | None = None, t0: float = 0.0,
-              inplace: bool = False) -> dict[str, int]:
+              inplace: bool = False, threads: int = 1) -> dict[str, int]:
     """Integrate dy/dt = fun(t, y) from ``t0`` and report y at each of ``times``.
 
     Args:
@@ -123,6 +123,7 @@ def integrate(fun: Callable[..., Any], y0: State, times: NDArray[np.float64], *,
             run that resumes); by default SciPy's estimate.
         t0: the start time.
         inplace: ``fun`` writes into its third argument.
+        threads: threads of the in-place steppers' stage arithmetic (real states).
 
     Returns:
         Statistics: accepted ``steps`` and right-hand side evaluations ``nfev``.
@@ -143,7 +144,7 @@ def integrate(fun: Callable[..., Any], y0: State, times: NDArray[np.float64], *,
     if method in STEPPERS and (DRIVER == "own" or method not in INTEGRATORS):
         return _own(fun, y0, times[k:], k, rtol=rtol, atol=atol, on_output=on_output,
                     on_step=on_step, method=method, largest=largest, cap=cap,
-                    first_step=first_step, t0=t0, inplace=inplace)
+                    first_step=first_step, t0=t0, inplace=inplace, threads=threads)
     if inplace:
         fun = _returning(fun)
     return _scipy(fun, y0, times, k, rtol=rtol, atol=atol, on_output=on_output,
@@ -201,12 +202,12 @@ def _own(fun: Callable[..., Any], y0: State, times: NDArray[np.float64], k: int,
          rtol: float, atol: float, on_output: Callable[[int, float, State], None],
          on_step: Callable[[float, State], None] | None, method: str, largest: float,
          cap: Callable[[State], float] | None, first_step: float | None, t0: float,
-         inplace: bool) -> dict[str, int]:
+         inplace: bool, threads: int) -> dict[str, int]:
     """:func:`integrate` with an in-place stepper of :mod:`.rk` (outputs ``times``,
     numbered from ``k``). Step-size policy and error norm as SciPy's."""
     y0 = np.ascontiguousarray(y0).ravel()
     into = fun if inplace else _writing(fun)
-    stepper = STEPPERS[method](into, y0)
+    stepper = STEPPERS[method](into, y0, threads=threads)
     stepper.start(t0)
     t_end = float(times[-1])
     if first_step is None:

@@ -141,7 +141,8 @@ def catalyst_observables(rho: NDArray[np.complex128], space: FockSpace,
                          model: Model | CompiledModel, *,
                          catalyst: str = "catalyst", charger: str = "charger",
                          battery: str = "battery",
-                         displacement: complex = 0j) -> dict[str, float]:
+                         displacement: complex = 0j,
+                         correlations: bool = True) -> dict[str, float]:
     """How far the catalyst stays from a catalyst: energy aside, its correlations.
 
     - ``catalyst_ground_fidelity``: <0|rho_C|0> (fidelity with the ground state);
@@ -164,6 +165,8 @@ def catalyst_observables(rho: NDArray[np.complex128], space: FockSpace,
         charger: name of the charger mode.
         battery: name of the battery mode.
         displacement: the catalyst's frame displacement beta, if any.
+        correlations: also the mutual informations and negativities (else the
+            fidelity and purity only).
     """
     names = model.names
     q = model.index(catalyst)
@@ -171,6 +174,8 @@ def catalyst_observables(rho: NDArray[np.complex128], space: FockSpace,
     ground = coherent_vector(-displacement, space.dims[q])  # D(beta)^dag |0> = |-beta>
     out = {"catalyst_ground_fidelity": float(np.real(ground.conj() @ rho_q @ ground)),
            "catalyst_purity": float(np.real(np.sum(rho_q * rho_q.T)))}
+    if not correlations:
+        return out
     entropy = {catalyst: von_neumann_entropy(rho_q)}
 
     def s(name: str) -> float:
@@ -216,8 +221,10 @@ class CatalystRecorder:
 
     NAME = "catalyst"
 
-    def __init__(self, model: Model | CompiledModel, n_times: int) -> None:
+    def __init__(self, model: Model | CompiledModel, n_times: int, *,
+                 correlations: bool = True) -> None:
         self.problem = compiled(model)
+        self.correlations = correlations
         self.active = self.NAME in self.problem.names
         self.index = self.problem.index(self.NAME) if self.active else -1
         self.n_times = n_times
@@ -230,7 +237,8 @@ class CatalystRecorder:
             return
         beta = 0j if displacements is None else complex(displacements[self.index])
         for name, value in catalyst_observables(rho, space, self.problem, catalyst=self.NAME,
-                                                displacement=beta).items():
+                                                displacement=beta,
+                                                correlations=self.correlations).items():
             self.values.setdefault(name, np.zeros(self.n_times))[k] = value
 
     def extra(self) -> dict[str, tuple[tuple[str, ...], NDArray[np.float64]]]:

@@ -222,7 +222,7 @@ def _run(problem: CompiledModel, times: NDArray[np.float64], state: State | None
     tail = np.zeros((n_modes, n_t))
     cutoff_used = np.zeros((n_modes, n_t), dtype=int)
     anom = np.zeros((len(problem.anomalous_pairs), n_t), dtype=complex)
-    catalyst = CatalystRecorder(model, n_t)
+    catalyst = CatalystRecorder(model, n_t, correlations=options.correlations)
     entropy = EntropyRecorder(options.entropy, n_t)
     figures = FigureRecorder(problem, n_t)
     freq = problem.frequencies
@@ -231,7 +231,7 @@ def _run(problem: CompiledModel, times: NDArray[np.float64], state: State | None
 
     space = FockSpace.of(model, cutoffs)
     check_memory(space)
-    eqs = DisplacedEquations(model, space)
+    eqs = DisplacedEquations(model, space, threads=options.threads)
     y = _start(problem, state, space, eqs)
     start, t0 = 0, context.start
     final: dict[str, Any] = {}
@@ -294,7 +294,8 @@ def _run(problem: CompiledModel, times: NDArray[np.float64], state: State | None
             try:
                 integrate(rhs, y, sub, rtol=options.rtol, atol=options.atol,
                           on_output=on_output, on_step=on_step, method=METHOD,
-                          max_step=max_step(eqs, METHOD), first_step=good["h"], inplace=True)
+                          max_step=max_step(eqs, METHOD), first_step=good["h"], inplace=True,
+                          threads=options.threads)
             except (NeedsLargerCutoff, _Shrink) as change:
                 old = space
                 alpha, m = eqs.split(np.asarray(good["y"]))
@@ -307,7 +308,7 @@ def _run(problem: CompiledModel, times: NDArray[np.float64], state: State | None
                     stats["shrink_dropped"] = max(stats["shrink_dropped"], dropped)
                 else:
                     stats["cutoff_growths"] += 1
-                eqs = DisplacedEquations(model, space)
+                eqs = DisplacedEquations(model, space, threads=options.threads)
                 y = eqs.join(alpha, m)
                 monitor = _ResumableMonitor(space, options, auto)
                 watch = _ShrinkWatch(space, auto, SAFETY ** 2 * tol)

@@ -102,7 +102,8 @@ class DisplacedEquations:
     first moments of the time-dependent model).
     """
 
-    def __init__(self, model: Model | CompiledModel, space: FockSpace) -> None:
+    def __init__(self, model: Model | CompiledModel, space: FockSpace, *,
+                 threads: int = 1) -> None:
         problem = compiled(model)
         self.space = space
         n = len(problem.modes)
@@ -136,7 +137,7 @@ class DisplacedEquations:
         self.row_env = [(np.array([r for r, row in enumerate(rows) if row[3] == e]), e)
                         for e in range(len(self.envelopes))]
         self.row_env = [(r, e) for r, e in self.row_env if r.size]
-        self.lind = Lindblad(space, problem.jumps())
+        self.lind = Lindblad(space, problem.jumps(), threads=threads)
         self.hamiltonian = ham
         static = -1j * ham.static - sp.diags(self.lind.half_decay)
         self.gen = AffineSparse(static, ops)

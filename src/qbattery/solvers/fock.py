@@ -149,7 +149,7 @@ def solve_on_space(model: Model | CompiledModel, space: FockSpace, times: NDArra
     ham = rotating_hamiltonian(problem, space)
     n_t = times.size
     redfield = RedfieldBaths(problem, space, n_t)  # Bloch-Redfield baths (none: no cost)
-    lind = Lindblad(space, problem.jumps(), extra=redfield.dissipators)
+    lind = Lindblad(space, problem.jumps(), extra=redfield.dissipators, threads=options.threads)
     pairs = pair_operators(problem, space)
     anomalous = anomalous_operators(problem, space)
     n_modes = len(problem.modes)
@@ -159,7 +159,7 @@ def solve_on_space(model: Model | CompiledModel, space: FockSpace, times: NDArra
     coh = np.zeros((len(problem.pairs), n_t), dtype=complex)
     erg = np.zeros((n_modes, n_t))
     tail = np.zeros((n_modes, n_t))
-    catalyst = CatalystRecorder(problem, n_t)
+    catalyst = CatalystRecorder(problem, n_t, correlations=options.correlations)
     entropy = EntropyRecorder(options.entropy, n_t)
     figures = FigureRecorder(problem, n_t)
     final: list[NDArray[np.complex128]] = []
@@ -196,13 +196,16 @@ def solve_on_space(model: Model | CompiledModel, space: FockSpace, times: NDArra
     monitor.check(t0, marginals(rho0, space))
     # Dense linear algebra only touches reduced states of one or two modes (at most a
     # few thousand levels); on the shared 2-core machine one BLAS thread was up to 15x
-    # faster for these (eigvalsh of a 532-level state: 0.07 s vs 1.05 s).
+    # faster for these (eigvalsh of a 532-level state: 0.07 s vs 1.05 s). So is the
+    # integrator's arithmetic: ``options.threads`` goes to the compiled right-hand side
+    # only (BLAS threads beside numba's spin against each other: 3x slower measured).
     with threadpool_limits(limits=1, user_api="blas"):
         stats = integrate_piecewise(
             fun, pack_hermitian(rho0).ravel(), times, inplace=True,
             edges=problem.breakpoints(t0, float(times[-1])), t0=t0,
             rtol=options.rtol, atol=options.atol, on_output=on_output, on_step=on_step,
-            method=METHOD, max_step=stable_step(ham.spread(), lind.max_decay, METHOD))
+            method=METHOD, max_step=stable_step(ham.spread(), lind.max_decay, METHOD),
+            threads=options.threads)
     extra: Extra = {
         "cutoff": (("mode",), np.array(space.dims)),
         "max_tail": (("mode",), monitor.max_tail.copy()),

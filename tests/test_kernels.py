@@ -1,0 +1,66 @@
+"""The compiled kernels (hilbert/kernels.py): the Runge-Kutta combination against
+NumPy, the threaded paths against the serial ones, and ``SolverOptions.threads``.
+
+The packed right-hand side itself is checked against the dense master equation in
+test_hilbert.py (both kernels, every size)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import qbattery as qb
+from qbattery.hilbert import kernels
+from qbattery.hilbert import lindblad as lindblad_module
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("outputs", [1, 3])
+def test_combine_matches_numpy(threads: int, outputs: int,
+                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """out = coef @ W[rows] for 1-13 rows (groups of four, two and one), several
+    chunks (n not a multiple of the chunk), one or three outputs."""
+    monkeypatch.setattr(kernels, "PARALLEL_MIN_DIM", 0)
+    rng = np.random.default_rng(7)
+    n = 3 * kernels._CHUNK + 123
+    w = rng.standard_normal((16, n))
+    for count in (1, 2, 3, 5, 7, 9, 13):
+        rows = np.sort(rng.choice(16, count, replace=False)).astype(np.int64)
+        coef = rng.standard_normal((outputs, count))
+        out = np.full((outputs, n), np.nan)
+        kernels.combine(coef, w, rows, out, threads)
+        np.testing.assert_allclose(out, coef @ w[rows], rtol=1e-13, atol=1e-13)
+    with pytest.raises(ValueError, match="C-contiguous"):
+        kernels.combine(coef, w, rows, np.empty((outputs, 2 * n))[:, ::2], threads)
+
+
+def _catalyst_run(method: str, threads: int) -> qb.Result:
+    model = qb.catalytic_model(0.2, 0.2, 0.1, 0.05, 0.0, 0.5)
+    options = qb.SolverOptions(threads=threads, correlations=False)
+    return qb.solve(model, np.linspace(0.0, 6.0, 7), method=method, options=options)
+
+
+@pytest.mark.parametrize("method", ["fock", "displaced"])
+def test_threads_give_the_serial_result(method: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """threads = 2 (every kernel on its threaded path, small sizes included) agrees with
+    threads = 1 to rounding; the serial kernel agrees with SciPy's CSR path."""
+    monkeypatch.setattr(kernels, "PARALLEL_MIN_DIM", 0)
+    monkeypatch.setattr(lindblad_module, "KERNEL_MIN_DIM", 0)
+    serial = _catalyst_run(method, 1)
+    threaded = _catalyst_run(method, 2)
+    monkeypatch.setattr(lindblad_module, "KERNEL", "numpy")
+    csr = _catalyst_run(method, 1)
+    for mode in ("charger", "catalyst", "battery"):
+        for name in ("energy", "ergotropy"):
+            ref = np.asarray(serial[mode][name])
+            scale = float(np.abs(ref).max())
+            for other in (threaded, csr):
+                np.testing.assert_allclose(np.asarray(other[mode][name]), ref, rtol=0,
+                                           atol=1e-11 * scale)
+    assert float(np.asarray(serial["battery"]["energy"])[-1]) > 0.01
+
+
+@pytest.mark.parametrize("value", [0, -1, 1.5, True, "2"])
+def test_threads_must_be_a_positive_integer(value: object) -> None:
+    with pytest.raises(qb.ModelError, match="threads"):
+        qb.SolverOptions(threads=value)  # type: ignore[arg-type]
