@@ -28,8 +28,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gt", type=float, default=4.0, help="end of the window, g t")
     parser.add_argument("--nth", type=float, nargs="+", default=[0.0, 0.25, 0.5, 1.0])
+    parser.add_argument("--threads", type=int, default=1, help="SolverOptions.threads")
+    parser.add_argument("--no-correlations", action="store_true",
+                        help="SolverOptions(correlations=False)")
     args = parser.parse_args()
-    opts = qb.SolverOptions(rtol=1e-8, atol=1e-10, truncation_tol=1e-6)
+    opts = qb.SolverOptions(rtol=1e-8, atol=1e-10, truncation_tol=1e-6,
+                            threads=args.threads, correlations=not args.no_correlations)
     t = np.linspace(0.0, args.gt / G, 41)
     print(f"Fig. 6 parameters, window g t <= {args.gt:g}, truncation_tol 1e-6")
     print(f"{'N':>5} {'largest frame cutoffs':>28} {'dim':>6} {'grew':>5} {'shrank':>6} "

@@ -79,11 +79,15 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="best of this many (ours)")
     parser.add_argument("--dynamiqs", action="store_true", help="also run dynamiqs mesolve")
     parser.add_argument("--skip-qutip", action="store_true", help="do not run QuTiP")
+    parser.add_argument("--threads", type=int, default=1, help="SolverOptions.threads")
+    parser.add_argument("--no-correlations", action="store_true",
+                        help="SolverOptions(correlations=False)")
     args = parser.parse_args()
 
     model = qb.catalytic_model(G, G, F, GAMMA, 0.0, args.nth)
     times = np.linspace(0.0, args.gt / G, args.points)
-    opts = qb.SolverOptions(rtol=1e-8, atol=1e-10)
+    opts = qb.SolverOptions(rtol=1e-8, atol=1e-10,
+                            threads=args.threads, correlations=not args.no_correlations)
 
     t_ours, ours = best_of(lambda: qb.solve(model, times, method="displaced", options=opts),
                            args.repeat)

@@ -18,6 +18,11 @@ more than one thread) and the largest differences in <n_b> (= E_B, omega = 1) an
 <n_q>. Needs dynamiqs (``pip install -e ".[bench]"``); run single-threaded:
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/fock_vs_dynamiqs.py --cutoffs 12 16 20
+
+Ours computes what dynamiqs does (expectation values; ``correlations = false``, so
+not the catalyst's mutual informations, ``--correlations`` adds them) on
+``--threads`` threads (``SolverOptions.threads``); a first small solve loads the
+compiled kernels (numba's cache), as dynamiqs' compile call is excluded too.
 """
 
 from __future__ import annotations
@@ -126,6 +131,9 @@ def main() -> None:
                         help="window of dynamiqs' compiling call")
     parser.add_argument("--qutip-max-cutoff", type=int, default=16,
                         help="run QuTiP mesolve up to this cutoff (0: never)")
+    parser.add_argument("--threads", type=int, default=1, help="SolverOptions.threads")
+    parser.add_argument("--correlations", action="store_true",
+                        help="also the catalyst's mutual informations (not in dynamiqs' run)")
     args = parser.parse_args()
 
     dq.set_layout(args.layout)
@@ -137,9 +145,15 @@ def main() -> None:
           f"dynamiqs {dq.__version__} (JAX {jax.__version__}, {jax.devices()[0]}, "
           f"layout {args.layout}, Tsit5), qbattery fock (DOP853)")
     rows = []
+    mine = {"threads": args.threads, "correlations": args.correlations}
+    with warnings.catch_warnings():  # load the compiled kernels (serial and threaded)
+        warnings.simplefilter("ignore")
+        qb.solve(model, [0.0, 0.5], method="fock",
+                 options=qb.SolverOptions(cutoff=12, on_truncation="warn", **mine))
+    print(f"qbattery: threads {args.threads}, correlations {args.correlations}")
     for c in args.cutoffs:
         opts = qb.SolverOptions(cutoff=c, rtol=args.rtol, atol=args.atol,
-                                on_truncation="warn")
+                                on_truncation="warn", **mine)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             w_ours, c_ours, ours = timed(lambda opts=opts: qb.solve(
