@@ -141,10 +141,14 @@ def test_fig6b_to_gt20_agrees_with_the_lab_frame_fock_engine(monkeypatch: pytest
     """Issue 17's acceptance: Fig. 6b (N = 1) over the paper's whole window g t <= 20,
     the displaced frame against an independent reference, the lab-frame Fock engine at
     the cutoffs its own truncation check picks (54 x 2 x 50 = 5400 levels, above the
-    engine's 8 GiB memory limit, raised here), both at the default options: battery
-    energy and ergotropy and the catalyst's energy to 1e-5 of the largest battery
-    energy. Tens of minutes (``benchmarks/fig6b_reference.py`` is the same comparison,
-    with timings); by hand only (``pytest -m paper``)."""
+    engine's 8 GiB memory limit, raised here), both at the default truncation_tol 1e-6.
+
+    Measured 2026-12-03 (``benchmarks/fig6b_reference.py``, Fock 52 min): battery
+    energy 6.5e-5 and ergotropy 8.8e-5 apart, 7.2e-6 and 9.8e-6 of the largest battery
+    energy (9.05); the displaced frame at 1e-6 differs from itself at 1e-8 by about as
+    much (7.0e-5, 9.2e-5): the difference is the truncation at 1e-6 (a top-level
+    population of 1e-6 at n ~ 20-50), not the method. Asserted: 1.5e-5 of the largest
+    battery energy. By hand only (``pytest -m paper``), tens of minutes."""
     from qbattery.solvers import fock
 
     monkeypatch.setattr(fock, "MAX_MEMORY_BYTES", 14 * 2**30)
@@ -159,7 +163,7 @@ def test_fig6b_to_gt20_agrees_with_the_lab_frame_fock_engine(monkeypatch: pytest
     assert scale > 5.0
     for got, ref in ((d.energy[b], f.energy[b]), (d.ergotropy[b], f.ergotropy[b]),
                      (d.energy[c], f.energy[c])):
-        assert np.max(np.abs(got - ref)) < 1e-5 * scale
+        assert np.max(np.abs(got - ref)) < 1.5e-5 * scale
 
 
 def test_invariants_and_energy_bookkeeping() -> None:
