@@ -1,4 +1,5 @@
-r"""Compiled kernel of the packed Lindblad right-hand side (numba).
+r"""Compiled kernels (numba): the packed Lindblad right-hand side and the Runge-Kutta
+combinations.
 
 The packed right-hand side of :meth:`qbattery.hilbert.Lindblad.apply_packed` is, with
 G = -i K = G_r + i G_i and the packed state M (rho = (M + M^T)/2 + i (M - M^T)/2),
@@ -16,11 +17,13 @@ the output is
 every term a scaled or elementwise-weighted copy of a contiguous row of M or M^T:
 one pass that reads rows already in cache and writes each output row once, instead
 of SciPy's four sparse products, a transposed add and the jumps (about 15 passes over
-D^2 doubles; 2.3x faster at D = 800-1152, ``benchmarks/README.md``).
+D^2 doubles; 1.5-2.9x faster at D = 512-1152, ``benchmarks/README.md``).
 
 The inner loops index views from 0 (numba's negative-index wraparound on a loop
 variable that may be negative stops LLVM from vectorising: 0.78 vs 0.10 ns per
-element measured).
+element measured). Only floating-point contraction (FMA) is allowed (``fastmath =
+{"contract"}``): no reassociation, and NaN and infinity keep their meaning, so a
+blow-up still shows in the integrator's error norm.
 """
 
 from __future__ import annotations
@@ -49,19 +52,19 @@ PARALLEL_MIN_DIM = 256
 MIN_FILL = 0.5
 
 
-@njit(cache=True, boundscheck=False, fastmath=True)
+@njit(cache=True, boundscheck=False, fastmath={"contract"})
 def _axpy(o: Any, a: float, x: Any) -> None:  # pragma: no cover - compiled
     for k in range(o.size):
         o[k] += a * x[k]
 
 
-@njit(cache=True, boundscheck=False, fastmath=True)
+@njit(cache=True, boundscheck=False, fastmath={"contract"})
 def _vaxpy(o: Any, v: Any, x: Any, sign: float) -> None:  # pragma: no cover - compiled
     for k in range(o.size):
         o[k] += sign * v[k] * x[k]
 
 
-@njit(cache=True, boundscheck=False, fastmath=True)
+@njit(cache=True, boundscheck=False, fastmath={"contract"})
 def _waxpy(o: Any, a: float, s: Any, x: Any) -> None:  # pragma: no cover - compiled
     for k in range(o.size):
         o[k] += a * s[k] * x[k]
@@ -95,7 +98,7 @@ def transpose_threads(m: Any, out: Any) -> None:  # pragma: no cover - compiled
         _transpose_band(m, out, b * _TILE)
 
 
-@njit(cache=True, boundscheck=False, fastmath=True)
+@njit(cache=True, boundscheck=False, fastmath={"contract"})
 def _generator_part(o: Any, r: int, offs: Any, vals: Any, src: Any,
                     sign: float) -> None:  # pragma: no cover - compiled
     """o += sum_d v_d[r] src[r + d] + sign v_d * src[r, . + d] (one half of G)."""
@@ -111,7 +114,7 @@ def _generator_part(o: Any, r: int, offs: Any, vals: Any, src: Any,
         _vaxpy(o[lo:hi], v[lo:hi], row[lo + d:hi + d], sign)
 
 
-@njit(cache=True, boundscheck=False, fastmath=True)
+@njit(cache=True, boundscheck=False, fastmath={"contract"})
 def _row(r: int, m: Any, mt: Any, offr: Any, vr: Any, offi: Any, vi: Any, strides: Any,
          svals: Any, raising: Any, out: Any) -> None:  # pragma: no cover - compiled
     """Row r of the packed right-hand side (:func:`packed_rhs`)."""
@@ -130,7 +133,7 @@ def _row(r: int, m: Any, mt: Any, offr: Any, vr: Any, offi: Any, vi: Any, stride
             _waxpy(o[:dim - st], s[r], s[:dim - st], m[r + st, st:])
 
 
-@njit(cache=True, boundscheck=False, fastmath=True)
+@njit(cache=True, boundscheck=False, fastmath={"contract"})
 def packed_rhs(m: Any, mt: Any, offr: Any, vr: Any, offi: Any, vi: Any, strides: Any,
                svals: Any, raising: Any, out: Any) -> None:  # pragma: no cover - compiled
     """out = packed d rho/dt (module doc); ``mt`` = M^T, (offr, vr) and (offi, vi) the
@@ -140,7 +143,7 @@ def packed_rhs(m: Any, mt: Any, offr: Any, vr: Any, offi: Any, vi: Any, strides:
         _row(r, m, mt, offr, vr, offi, vi, strides, svals, raising, out)
 
 
-@njit(cache=True, boundscheck=False, fastmath=True, parallel=True)
+@njit(cache=True, boundscheck=False, fastmath={"contract"}, parallel=True)
 def packed_rhs_threads(m: Any, mt: Any, offr: Any, vr: Any, offi: Any, vi: Any,
                        strides: Any, svals: Any, raising: Any,
                        out: Any) -> None:  # pragma: no cover - compiled
@@ -215,7 +218,7 @@ def apply(m: NDArray[np.float64], mt: NDArray[np.float64], arguments: tuple[NDAr
 _CHUNK = 8192
 
 
-@njit(cache=True, boundscheck=False, fastmath=True)
+@njit(cache=True, boundscheck=False, fastmath={"contract"})
 def _combine_chunk(c: Any, w: Any, n: int, rows: Any, o: Any,
                    k0: int) -> None:  # pragma: no cover - compiled
     """o = sum_j c[j] w[rows[j] * n + k0 + .] on one chunk, four rows per pass over o."""
@@ -244,7 +247,7 @@ def _combine_chunk(c: Any, w: Any, n: int, rows: Any, o: Any,
             j += 1
 
 
-@njit(cache=True, boundscheck=False, fastmath=True)
+@njit(cache=True, boundscheck=False, fastmath={"contract"})
 def _combine_at(coef: Any, w: Any, n: int, rows: Any, out: Any,
                 chunk: int) -> None:  # pragma: no cover - compiled
     k0 = chunk * _CHUNK
@@ -253,14 +256,14 @@ def _combine_at(coef: Any, w: Any, n: int, rows: Any, out: Any,
         _combine_chunk(coef[i], w, n, rows, out[i * n + k0:i * n + k1], k0)
 
 
-@njit(cache=True, boundscheck=False, fastmath=True)
+@njit(cache=True, boundscheck=False, fastmath={"contract"})
 def _combine(coef: Any, w: Any, n: int, rows: Any,
              out: Any) -> None:  # pragma: no cover - compiled
     for chunk in range((n + _CHUNK - 1) // _CHUNK):
         _combine_at(coef, w, n, rows, out, chunk)
 
 
-@njit(cache=True, boundscheck=False, fastmath=True, parallel=True)
+@njit(cache=True, boundscheck=False, fastmath={"contract"}, parallel=True)
 def _combine_threads(coef: Any, w: Any, n: int, rows: Any,
                      out: Any) -> None:  # pragma: no cover - compiled
     for chunk in prange((n + _CHUNK - 1) // _CHUNK):
