@@ -7,7 +7,9 @@ and the stages share one preallocated block ``W = [y; K_0; K_1; ...]`` (rows), s
 stage input is a single matrix-vector product ``[1, h a_s] @ W[:s + 1]`` into one buffer,
 the new state and both error estimates of DOP853 are one (3 x 14) @ (14 x n) product, and
 an output inside a step is one product ``[1, h w(theta)] @ W`` with the interpolant's
-weights w(theta) computed on scalars.
+weights w(theta) computed on scalars. For real states each product is the compiled
+:func:`qbattery.hilbert.kernels.combine`, which reads only the rows with a nonzero
+weight (optionally on several threads, ``threads``).
 
 Two methods: ``DOP853`` (Hairer's 8(5,3) pair with its 7th-order interpolant, SciPy's
 tableau from ``scipy.integrate._ivp.dop853_coefficients``, SciPy's error norm) and
