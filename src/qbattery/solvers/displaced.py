@@ -211,132 +211,166 @@ def _run(problem: CompiledModel, times: NDArray[np.float64], state: State | None
         elif problem.breakpoints(t0, stop):  # segments, each continuing the last
             return run_in_segments(problem, times, state, options, context, _run)
         # else: envelopes that vary smoothly over the whole run: time-dependent equations
-    model = problem
-    cutoffs, auto = _start_cutoffs(problem, float(times[-1]), options, context)
-    n_modes, n_t = len(model.modes), times.size
-    occ = np.zeros((n_modes, n_t))
-    amp = np.zeros((n_modes, n_t), dtype=complex)
-    coh = np.zeros((len(problem.pairs), n_t), dtype=complex)
-    erg = np.zeros((n_modes, n_t))
-    disp = np.zeros((n_modes, n_t), dtype=complex)
-    tail = np.zeros((n_modes, n_t))
-    cutoff_used = np.zeros((n_modes, n_t), dtype=int)
-    anom = np.zeros((len(problem.anomalous_pairs), n_t), dtype=complex)
-    catalyst = CatalystRecorder(model, n_t, correlations=options.correlations)
-    entropy = EntropyRecorder(options.entropy, n_t)
-    figures = FigureRecorder(problem, n_t)
-    freq = problem.frequencies
-    pairs_idx = problem.pairs
-    tol = options.truncation_tol
+    return _FrameRun(problem, times, state, options, context).run()
 
-    space = FockSpace.of(model, cutoffs)
-    check_memory(space)
-    eqs = DisplacedEquations(model, space, threads=options.threads)
-    y = _start(problem, state, space, eqs)
-    start, t0 = 0, context.start
-    final: dict[str, Any] = {}
-    monitor = _ResumableMonitor(space, options, auto)
-    watch = _ShrinkWatch(space, auto, SAFETY ** 2 * tol)
-    stats: dict[str, Any] = {"steps": 0, "nfev": 0, "cutoff_growths": 0, "cutoff_shrinks": 0,
-                             "shrink_dropped": 0.0}
-    last_k = -1  # outputs up to here are made and final
-    # the last accepted step with every tail below SAFETY * tol; the last step's length
-    good: dict[str, Any] = {"y": y, "t": t0, "h": None, "last": t0}
 
-    def on_output(k: int, t: float, yk: NDArray[np.float64]) -> None:
-        nonlocal last_k
-        k += start
-        alpha, m = eqs.split(yk)
-        populations = marginals(m, space)
-        tail[:, k] = tails(populations, space)
-        monitor.check(t + t0, populations)
-        a = np.zeros(n_modes, dtype=complex)
+class _Series:
+    """The lab-frame observables recorded at the output times (from the frame's state
+    and displacement) and the last output's state."""
+
+    def __init__(self, problem: CompiledModel, n_t: int, options: SolverOptions) -> None:
+        n_modes = len(problem.modes)
+        self.problem = problem
+        self.occ = np.zeros((n_modes, n_t))
+        self.amp = np.zeros((n_modes, n_t), dtype=complex)
+        self.coh = np.zeros((len(problem.pairs), n_t), dtype=complex)
+        self.erg = np.zeros((n_modes, n_t))
+        self.disp = np.zeros((n_modes, n_t), dtype=complex)
+        self.tail = np.zeros((n_modes, n_t))
+        self.cutoff_used = np.zeros((n_modes, n_t), dtype=int)
+        self.anom = np.zeros((len(problem.anomalous_pairs), n_t), dtype=complex)
+        self.catalyst = CatalystRecorder(problem, n_t, correlations=options.correlations)
+        self.entropy = EntropyRecorder(options.entropy, n_t)
+        self.figures = FigureRecorder(problem, n_t)
+        self.final: dict[str, Any] = {}
+
+    def record(self, k: int, eqs: DisplacedEquations, alpha: NDArray[np.complex128],
+               m: NDArray[np.float64]) -> None:
+        """Output k from the frame's displacement ``alpha`` and packed state ``m``."""
+        problem, space = self.problem, eqs.space
+        a = np.zeros(len(problem.modes), dtype=complex)
         a[eqs.osc] = alpha
         rho = unpack_hermitian(m)
-        o, x, c, w = mode_observables(rho, space, model, eqs.pairs)
-        occ[:, k] = o + np.abs(a) ** 2 + 2 * np.real(a.conj() * x)
-        amp[:, k] = a + x
-        erg[:, k] = w + freq * (occ[:, k] - o)
-        for p, (i, j) in enumerate(pairs_idx):
-            coh[p, k] = c[p] + np.conj(a[j]) * x[i] + a[i] * np.conj(x[j]) + np.conj(a[j]) * a[i]
-        disp[:, k] = a
-        anom[:, k] = _anomalous(eqs, rho, a, x)
-        figures.record(k, rho, space.dims, erg[:, k], a)  # merit: lab frame D(a) rho D(a)^dag
-        cutoff_used[:, k] = space.dims
-        if k == n_t - 1:
-            final.update(rho=rho, alpha=a, dims=space.dims)
-        catalyst.record(k, rho, space, a)
-        entropy.record(k, rho)
-        last_k = k
+        o, x, c, w = mode_observables(rho, space, problem, eqs.pairs)
+        self.occ[:, k] = o + np.abs(a) ** 2 + 2 * np.real(a.conj() * x)
+        self.amp[:, k] = a + x
+        self.erg[:, k] = w + problem.frequencies * (self.occ[:, k] - o)
+        for p, (i, j) in enumerate(problem.pairs):
+            self.coh[p, k] = (c[p] + np.conj(a[j]) * x[i] + a[i] * np.conj(x[j])
+                              + np.conj(a[j]) * a[i])
+        self.disp[:, k] = a
+        self.anom[:, k] = _anomalous(eqs, rho, a, x)
+        self.figures.record(k, rho, space.dims, self.erg[:, k], a)  # lab frame D(a) rho D(a)^dag
+        self.cutoff_used[:, k] = space.dims
+        if k == self.tail.shape[1] - 1:
+            self.final.update(rho=rho, alpha=a, dims=space.dims)
+        self.catalyst.record(k, rho, space, a)
+        self.entropy.record(k, rho)
 
-    def rhs(t: float, yy: NDArray[np.float64], out: NDArray[np.float64]) -> None:
-        stats["nfev"] += 1
-        eqs.rhs(t + t0, yy, out)
+    def output(self, t_end: float, space: FockSpace, max_tail: NDArray[np.float64],
+               stats: dict[str, Any]) -> EngineOutput:
+        extra: Extra = {
+            "displacement": (("mode", "time"), self.disp),
+            "cutoff": (("mode",), np.array(space.dims)),
+            "cutoff_at": (("mode", "time"), self.cutoff_used),
+            "max_tail": (("mode",), max_tail),
+            "tail": (("mode", "time"), self.tail),
+        }
+        extra.update(self.catalyst.extra())
+        extra.update(self.entropy.extra())
+        extra.update(self.figures.extra())
+        problem, final = self.problem, self.final
+        out_state = DensityState(t_end, problem.names, final["dims"], final["rho"],
+                                 final["alpha"], problem.frame_frequency)
+        return EngineOutput(occupation=self.occ, amplitude=self.amp, pair_coherence=self.coh,
+                            ergotropy=self.erg, final_state=out_state, extra=extra,
+                            stats={"hilbert_dimension": space.size, **stats},
+                            anomalous=self.anom if problem.anomalous_pairs else None)
 
-    def on_step(t: float, yy: NDArray[np.float64]) -> None:
-        stats["steps"] += 1
-        populations = marginals(eqs.split(yy)[1], space)
-        monitor.check(t + t0, populations)
-        good.update(h=t + t0 - good["last"], last=t + t0)
-        context.report(t + t0, ", ".join(f"{n}={d}" for n, d in zip(space.names, space.dims,
-                                                                     strict=True)))
-        if tails(populations, space).max() <= SAFETY * tol:
-            good.update(y=yy.copy(), t=t + t0)
-            smaller = watch.propose(populations)
+
+class _FrameRun:
+    """One integration in the displaced frame, restarted from the last step with every
+    tail below SAFETY * tol whenever the cutoffs must grow or may shrink (outputs after
+    that step are redone on the new space)."""
+
+    def __init__(self, problem: CompiledModel, times: NDArray[np.float64],
+                 state: State | None, options: SolverOptions, context: RunContext) -> None:
+        self.problem, self.times, self.options, self.context = problem, times, options, context
+        self.cutoffs, self.auto = _start_cutoffs(problem, float(times[-1]), options, context)
+        self.series = _Series(problem, times.size, options)
+        self.tol = options.truncation_tol
+        self.stats: dict[str, Any] = {"steps": 0, "nfev": 0, "cutoff_growths": 0,
+                                      "cutoff_shrinks": 0, "shrink_dropped": 0.0}
+        self.last_k = -1  # outputs up to here are made and final
+        self.start, self.t0 = 0, context.start
+        self._on_space(FockSpace.of(problem, self.cutoffs))
+        self.y = _start(problem, state, self.space, self.eqs)
+        # the last accepted step with every tail below SAFETY * tol; the last step's length
+        self.good: dict[str, Any] = {"y": self.y, "t": self.t0, "h": None, "last": self.t0}
+
+    def _on_space(self, space: FockSpace) -> None:
+        check_memory(space)  # a growth the memory cannot hold is refused, named
+        self.space = space
+        self.eqs = DisplacedEquations(self.problem, space, threads=self.options.threads)
+        self.monitor = _ResumableMonitor(space, self.options, self.auto)
+        self.watch = _ShrinkWatch(space, self.auto, SAFETY ** 2 * self.tol)
+
+    def on_output(self, k: int, t: float, yk: NDArray[np.float64]) -> None:
+        k += self.start
+        alpha, m = self.eqs.split(yk)
+        populations = marginals(m, self.space)
+        self.series.tail[:, k] = tails(populations, self.space)
+        self.monitor.check(t + self.t0, populations)
+        self.series.record(k, self.eqs, alpha, m)
+        self.last_k = k
+
+    def rhs(self, t: float, yy: NDArray[np.float64], out: NDArray[np.float64]) -> None:
+        self.stats["nfev"] += 1
+        self.eqs.rhs(t + self.t0, yy, out)
+
+    def on_step(self, t: float, yy: NDArray[np.float64]) -> None:
+        space, now = self.space, t + self.t0
+        self.stats["steps"] += 1
+        populations = marginals(self.eqs.split(yy)[1], space)
+        self.monitor.check(now, populations)
+        self.good.update(h=now - self.good["last"], last=now)
+        self.context.report(now, ", ".join(f"{n}={d}" for n, d in zip(space.names, space.dims,
+                                                                       strict=True)))
+        if tails(populations, space).max() <= SAFETY * self.tol:
+            self.good.update(y=yy.copy(), t=now)
+            smaller = self.watch.propose(populations)
             if smaller:
                 raise _Shrink(smaller)
         else:
-            watch.reset()
+            self.watch.reset()
 
-    while True:
-        sub = times[start:] - t0
-        with threadpool_limits(limits=1, user_api="blas"):
-            try:
-                integrate(rhs, y, sub, rtol=options.rtol, atol=options.atol,
-                          on_output=on_output, on_step=on_step, method=METHOD,
-                          max_step=max_step(eqs, METHOD), first_step=good["h"], inplace=True,
-                          threads=options.threads)
-            except (NeedsLargerCutoff, _Shrink) as change:
-                old = space
-                alpha, m = eqs.split(np.asarray(good["y"]))
-                cutoffs = {**cutoffs, **change.cutoffs}
-                space = FockSpace.of(model, cutoffs)
-                check_memory(space)  # a growth the memory cannot hold is refused, named
-                m, dropped = resize(m, old, space)
-                if isinstance(change, _Shrink):
-                    stats["cutoff_shrinks"] += 1
-                    stats["shrink_dropped"] = max(stats["shrink_dropped"], dropped)
-                else:
-                    stats["cutoff_growths"] += 1
-                eqs = DisplacedEquations(model, space, threads=options.threads)
-                y = eqs.join(alpha, m)
-                monitor = _ResumableMonitor(space, options, auto)
-                watch = _ShrinkWatch(space, auto, SAFETY ** 2 * tol)
-                start, t0 = last_k + 1, float(good["t"])
-                good.update(y=y, t=t0, last=t0)  # "h" stays: the next run starts with it
-                continue
-        break
-    monitor.finish()
-    # Kept outputs had every tail within tolerance (else the segment was redone);
-    # the final segment's monitor also saw every step since its start.
-    max_tail = np.maximum(tail.max(axis=1), monitor.max_tail)
-    extra: Extra = {
-        "displacement": (("mode", "time"), disp),
-        "cutoff": (("mode",), np.array(space.dims)),
-        "cutoff_at": (("mode", "time"), cutoff_used),
-        "max_tail": (("mode",), max_tail),
-        "tail": (("mode", "time"), tail),
-    }
-    extra.update(catalyst.extra())
-    extra.update(entropy.extra())
-    extra.update(figures.extra())
-    stats["cutoffs"] = ", ".join(f"{n}={d}" for n, d in cutoffs.items())
-    out_state = DensityState(float(times[-1]), problem.names, final["dims"], final["rho"],
-                             final["alpha"], problem.frame_frequency)
-    return EngineOutput(occupation=occ, amplitude=amp, pair_coherence=coh, ergotropy=erg,
-                        final_state=out_state, extra=extra,
-                        stats={"hilbert_dimension": space.size, **stats},
-                        anomalous=anom if problem.anomalous_pairs else None)
+    def restart(self, change: NeedsLargerCutoff | _Shrink) -> None:
+        """Move the last good step's state onto the changed cutoffs and resume there."""
+        old = self.space
+        alpha, m = self.eqs.split(np.asarray(self.good["y"]))
+        self.cutoffs = {**self.cutoffs, **change.cutoffs}
+        self._on_space(FockSpace.of(self.problem, self.cutoffs))
+        m, dropped = resize(m, old, self.space)
+        if isinstance(change, _Shrink):
+            self.stats["cutoff_shrinks"] += 1
+            self.stats["shrink_dropped"] = max(self.stats["shrink_dropped"], dropped)
+        else:
+            self.stats["cutoff_growths"] += 1
+        self.y = self.eqs.join(alpha, m)
+        self.start, self.t0 = self.last_k + 1, float(self.good["t"])
+        # "h" stays: the next run starts with the last step's length
+        self.good.update(y=self.y, t=self.t0, last=self.t0)
+
+    def run(self) -> EngineOutput:
+        options = self.options
+        while True:
+            with threadpool_limits(limits=1, user_api="blas"):
+                try:
+                    integrate(self.rhs, self.y, self.times[self.start:] - self.t0,
+                              rtol=options.rtol, atol=options.atol, on_output=self.on_output,
+                              on_step=self.on_step, method=METHOD,
+                              max_step=max_step(self.eqs, METHOD), first_step=self.good["h"],
+                              inplace=True, threads=options.threads)
+                except (NeedsLargerCutoff, _Shrink) as change:
+                    self.restart(change)
+                    continue
+            break
+        self.monitor.finish()
+        # Kept outputs had every tail within tolerance (else the segment was redone);
+        # the final segment's monitor also saw every step since its start.
+        max_tail = np.maximum(self.series.tail.max(axis=1), self.monitor.max_tail)
+        self.stats["cutoffs"] = ", ".join(f"{n}={d}" for n, d in self.cutoffs.items())
+        return self.series.output(float(self.times[-1]), self.space, max_tail, self.stats)
 
 
 def _cost(problem: CompiledModel, stop: float, options: SolverOptions,
