@@ -147,24 +147,10 @@ def solve_on_space(model: Model | CompiledModel, space: FockSpace, times: NDArra
     check_memory(space)
     dim = space.size
     ham = rotating_hamiltonian(problem, space)
-    n_t = times.size
-    redfield = RedfieldBaths(problem, space, n_t)  # Bloch-Redfield baths (none: no cost)
-    lind = Lindblad(space, problem.jumps(), extra=redfield.dissipators, threads=options.threads)
-    pairs = pair_operators(problem, space)
-    anomalous = anomalous_operators(problem, space)
-    n_modes = len(problem.modes)
-    anom = np.zeros((len(anomalous), n_t), dtype=complex)
-    occ = np.zeros((n_modes, n_t))
-    amp = np.zeros((n_modes, n_t), dtype=complex)
-    coh = np.zeros((len(problem.pairs), n_t), dtype=complex)
-    erg = np.zeros((n_modes, n_t))
-    tail = np.zeros((n_modes, n_t))
-    catalyst = CatalystRecorder(problem, n_t, correlations=options.correlations)
-    entropy = EntropyRecorder(options.entropy, n_t)
-    figures = FigureRecorder(problem, n_t)
-    final: list[NDArray[np.complex128]] = []
+    series = _Series(problem, space, times.size, options)
+    lind = Lindblad(space, problem.jumps(), extra=series.redfield.dissipators,
+                    threads=options.threads)
     status = ", ".join(f"{n}={d}" for n, d in zip(space.names, space.dims, strict=True))
-
     generator = PackedGenerator(ham, lind)
 
     def fun(t: float, y: NDArray[np.float64], out: NDArray[np.float64]) -> None:
@@ -179,17 +165,10 @@ def solve_on_space(model: Model | CompiledModel, space: FockSpace, times: NDArra
         rho = unpack_hermitian(y.reshape(dim, dim))
         if on_state is not None:
             on_state(t, rho)
-        if k == n_t - 1:
-            final.append(rho)
         populations = marginals(rho, space)
-        tail[:, k] = tails(populations, space)
+        series.tail[:, k] = tails(populations, space)
         monitor.check(t, populations)
-        occ[:, k], amp[:, k], coh[:, k], erg[:, k] = mode_observables(rho, space, problem, pairs)
-        anom[:, k] = expectations(anomalous, rho)
-        catalyst.record(k, rho, space)
-        entropy.record(k, rho)
-        figures.record(k, rho, space.dims, erg[:, k])
-        redfield.record(k, rho)
+        series.record(k, rho)
 
     if rho0 is None:
         rho0 = initial_state(problem, space)
@@ -206,21 +185,61 @@ def solve_on_space(model: Model | CompiledModel, space: FockSpace, times: NDArra
             rtol=options.rtol, atol=options.atol, on_output=on_output, on_step=on_step,
             method=METHOD, max_step=stable_step(ham.spread(), lind.max_decay, METHOD),
             threads=options.threads)
-    extra: Extra = {
-        "cutoff": (("mode",), np.array(space.dims)),
-        "max_tail": (("mode",), monitor.max_tail.copy()),
-        "tail": (("mode", "time"), tail),
-    }
-    extra.update(catalyst.extra())
-    extra.update(entropy.extra())
-    extra.update(figures.extra())
-    extra.update(redfield.extra())
-    state = DensityState(float(times[-1]), space.names, space.dims, final[0],
-                         np.zeros(n_modes, dtype=complex), problem.frame_frequency)
-    return EngineOutput(occupation=occ, amplitude=amp, pair_coherence=coh, ergotropy=erg,
-                        final_state=state, extra=extra,
-                        stats={"hilbert_dimension": dim, **stats, **redfield.stats},
-                        anomalous=anom if anomalous else None, heat=redfield.measured_heat())
+    return series.output(float(times[-1]), monitor.max_tail.copy(), stats)
+
+
+class _Series:
+    """The observables recorded at the output times of :func:`solve_on_space` (and the
+    Bloch-Redfield baths' heat, which is measured on the state)."""
+
+    def __init__(self, problem: CompiledModel, space: FockSpace, n_t: int,
+                 options: SolverOptions) -> None:
+        n_modes = len(problem.modes)
+        self.problem, self.space = problem, space
+        self.redfield = RedfieldBaths(problem, space, n_t)  # none: no cost
+        self.pairs = pair_operators(problem, space)
+        self.anomalous = anomalous_operators(problem, space)
+        self.anom = np.zeros((len(self.anomalous), n_t), dtype=complex)
+        self.occ = np.zeros((n_modes, n_t))
+        self.amp = np.zeros((n_modes, n_t), dtype=complex)
+        self.coh = np.zeros((len(problem.pairs), n_t), dtype=complex)
+        self.erg = np.zeros((n_modes, n_t))
+        self.tail = np.zeros((n_modes, n_t))
+        self.catalyst = CatalystRecorder(problem, n_t, correlations=options.correlations)
+        self.entropy = EntropyRecorder(options.entropy, n_t)
+        self.figures = FigureRecorder(problem, n_t)
+        self.final: list[NDArray[np.complex128]] = []
+
+    def record(self, k: int, rho: NDArray[np.complex128]) -> None:
+        space = self.space
+        if k == self.tail.shape[1] - 1:
+            self.final.append(rho)
+        self.occ[:, k], self.amp[:, k], self.coh[:, k], self.erg[:, k] = mode_observables(
+            rho, space, self.problem, self.pairs)
+        self.anom[:, k] = expectations(self.anomalous, rho)
+        self.catalyst.record(k, rho, space)
+        self.entropy.record(k, rho)
+        self.figures.record(k, rho, space.dims, self.erg[:, k])
+        self.redfield.record(k, rho)
+
+    def output(self, t_end: float, max_tail: NDArray[np.float64],
+               stats: dict[str, Any]) -> EngineOutput:
+        space, problem, redfield = self.space, self.problem, self.redfield
+        extra: Extra = {
+            "cutoff": (("mode",), np.array(space.dims)),
+            "max_tail": (("mode",), max_tail),
+            "tail": (("mode", "time"), self.tail),
+        }
+        for recorder in (self.catalyst, self.entropy, self.figures, redfield):
+            extra.update(recorder.extra())
+        state = DensityState(t_end, space.names, space.dims, self.final[0],
+                             np.zeros(len(problem.modes), dtype=complex),
+                             problem.frame_frequency)
+        return EngineOutput(occupation=self.occ, amplitude=self.amp, pair_coherence=self.coh,
+                            ergotropy=self.erg, final_state=state, extra=extra,
+                            stats={"hilbert_dimension": space.size, **stats, **redfield.stats},
+                            anomalous=self.anom if self.anomalous else None,
+                            heat=redfield.measured_heat())
 
 
 def _start_cutoffs(problem: CompiledModel, stop: float, options: SolverOptions,
