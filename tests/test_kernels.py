@@ -60,6 +60,36 @@ def test_threads_give_the_serial_result(method: str, monkeypatch: pytest.MonkeyP
     assert float(np.asarray(serial["battery"]["energy"])[-1]) > 0.01
 
 
+def test_engines_fall_back_when_the_kernels_cannot_load(monkeypatch: pytest.MonkeyPatch
+                                                        ) -> None:
+    """numba unable to load (simulated): one RuntimeWarning, then the NumPy/SciPy
+    paths, with the compiled run's results."""
+    import types
+
+    from qbattery.hilbert import _compiled
+
+    monkeypatch.setattr(lindblad_module, "KERNEL_MIN_DIM", 0)
+    compiled = _catalyst_run("fock", 1)
+
+    def broken(name: str, package: str | None = None) -> object:
+        raise RuntimeError("cannot cache function: no locator available")
+
+    _compiled.kernels.cache_clear()
+    monkeypatch.setattr(_compiled, "importlib", types.SimpleNamespace(import_module=broken))
+    try:
+        with pytest.warns(RuntimeWarning, match="compiled kernels are unavailable"):
+            fallback = _catalyst_run("fock", 1)
+        assert _compiled.kernels() is None
+    finally:
+        monkeypatch.undo()
+        _compiled.kernels.cache_clear()
+    assert _compiled.kernels() is kernels
+    for name in ("energy", "ergotropy"):
+        ref = np.asarray(compiled["battery"][name])
+        np.testing.assert_allclose(np.asarray(fallback["battery"][name]), ref, rtol=0,
+                                   atol=1e-11 * float(np.abs(ref).max()))
+
+
 @pytest.mark.parametrize("value", [0, -1, 1.5, True, "2"])
 def test_threads_must_be_a_positive_integer(value: object) -> None:
     with pytest.raises(qb.ModelError, match="threads"):

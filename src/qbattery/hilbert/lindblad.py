@@ -27,7 +27,6 @@ term), after the local ones; they are not folded into the generator, so
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +34,7 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
+from ._compiled import kernels as _kernels
 from .space import FockSpace, Jump, jump_operator
 
 if TYPE_CHECKING:
@@ -63,11 +63,6 @@ _BLOCK = 32
 
 #: Below this dimension a matrix fits in cache and blocking only adds overhead.
 _SMALL = 256
-
-
-def _kernels() -> Any:
-    """:mod:`.kernels`, imported on first use (numba takes ~0.1 s to import)."""
-    return importlib.import_module(".kernels", __package__)
 
 
 def add_adjoint(y: NDArray[np.complex128]) -> NDArray[np.complex128]:
@@ -265,8 +260,10 @@ class Lindblad:
         diagonals = self._diagonals_of(stacked) \
             if KERNEL == "numba" and dim >= KERNEL_MIN_DIM else None
         if diagonals is not None:
-            _kernels().apply(m, self._work_matrices(m)[0], diagonals.arguments(stacked.data),
-                             out, self.threads)
+            compiled = _kernels()
+            assert compiled is not None  # _diagonals_of returns None without the kernels
+            compiled.apply(m, self._work_matrices(m)[0], diagonals.arguments(stacked.data),
+                           out, self.threads)
         elif _matvecs is not None:
             self._apply_packed_kernel(m, stacked, out)
         else:
@@ -286,6 +283,8 @@ class Lindblad:
         """The compiled kernel's layout of ``stacked`` (built once per sparsity pattern),
         or None where its diagonals are mostly empty (the CSR path is then faster)."""
         k = _kernels()
+        if k is None:
+            return None
         if self._diagonals is None or not self._diagonals.matches(stacked):
             self._diagonals = k.Diagonals(stacked, self._shifts)
         return self._diagonals if self._diagonals.fill_ratio >= k.MIN_FILL else None

@@ -20,7 +20,6 @@ dynamiqs/diffrax and OrdinaryDiffEq). The step-size policy is SciPy's (see
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from typing import Any
 
@@ -28,15 +27,12 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.integrate._ivp import dop853_coefficients as _dop
 
+from ._compiled import kernels as _kernels
+
 __all__ = ["DOP853", "STEPPERS", "Stepper", "Tsit5"]
 
 State = NDArray[Any]
 Rhs = Callable[[float, State, State], None]
-
-
-def _kernels() -> Any:
-    """:mod:`.kernels`, imported on first use (numba takes ~0.1 s to import)."""
-    return importlib.import_module(".kernels", __package__)
 
 
 def _sq_norm(v: State) -> float:
@@ -82,11 +78,12 @@ class Stepper:
         coefficient uses (DOP853's tableau leaves 38 of its 120 stage weights zero:
         K_1 .. K_4 drop out of the later stages), with the compiled
         :func:`~qbattery.hilbert.kernels.combine` for real states."""
-        if not self.compiled:
+        compiled = _kernels() if self.compiled else None
+        if compiled is None:
             np.dot(coef, self.W[: coef.shape[1]], out=out)
             return
         used = np.flatnonzero(np.any(coef != 0.0, axis=0))
-        _kernels().combine(coef[:, used], self.W, used, out, self.threads)
+        compiled.combine(coef[:, used], self.W, used, out, self.threads)
 
     @property
     def y(self) -> State:
