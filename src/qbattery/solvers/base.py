@@ -24,6 +24,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from ..hilbert import CatalystRecorder, EntropyRecorder
+from ..merit_data import FigureRecorder
 from ..observables import partial_trace
 from ..options import SolverOptions
 from ..terms import CompiledModel
@@ -142,6 +144,38 @@ class EngineOutput:
     stats: dict[str, Any] = field(default_factory=dict)
     anomalous: NDArray[np.complex128] | None = None
     heat: NDArray[np.float64] | None = None
+
+
+class DensitySeries:
+    """The observables both density-matrix engines record at the output times: each
+    mode's occupation, amplitude and ergotropy, the pairs' coherences, the top-level
+    tails, and the catalyst's, entropy and figure-of-merit recorders."""
+
+    def __init__(self, problem: CompiledModel, n_t: int, options: SolverOptions) -> None:
+        n_modes = len(problem.modes)
+        self.problem = problem
+        self.occ = np.zeros((n_modes, n_t))
+        self.amp = np.zeros((n_modes, n_t), dtype=complex)
+        self.coh = np.zeros((len(problem.pairs), n_t), dtype=complex)
+        self.erg = np.zeros((n_modes, n_t))
+        self.tail = np.zeros((n_modes, n_t))
+        self.catalyst = CatalystRecorder(problem, n_t, correlations=options.correlations)
+        self.entropy = EntropyRecorder(options.entropy, n_t)
+        self.figures = FigureRecorder(problem, n_t)
+
+    def is_last(self, k: int) -> bool:
+        return k == self.tail.shape[1] - 1
+
+    def extra(self, dims: tuple[int, ...], max_tail: NDArray[np.float64]) -> Extra:
+        """The ``extra`` entries these give (cutoffs ``dims`` at the end)."""
+        extra: Extra = {
+            "cutoff": (("mode",), np.array(dims)),
+            "max_tail": (("mode",), max_tail),
+            "tail": (("mode", "time"), self.tail),
+        }
+        for recorder in (self.catalyst, self.entropy, self.figures):
+            extra.update(recorder.extra())
+        return extra
 
 
 @dataclass(eq=False)

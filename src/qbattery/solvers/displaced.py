@@ -47,8 +47,6 @@ from numpy.typing import NDArray
 from threadpoolctl import threadpool_limits
 
 from ..hilbert import (
-    CatalystRecorder,
-    EntropyRecorder,
     FockSpace,
     NeedsLargerCutoff,
     TruncationMonitor,
@@ -64,13 +62,12 @@ from ..hilbert import (
 )
 from ..hilbert.states import initial_state, resize
 from ..hilbert.truncation import SAFETY
-from ..merit_data import FigureRecorder  # figures of merit
 from ..options import SolverOptions
 from ..terms import CompiledModel
 from .base import (
+    DensitySeries,
     DensityState,
     EngineOutput,
-    Extra,
     RunContext,
     SolverSpec,
     State,
@@ -214,24 +211,16 @@ def _run(problem: CompiledModel, times: NDArray[np.float64], state: State | None
     return _FrameRun(problem, times, state, options, context).run()
 
 
-class _Series:
+class _Series(DensitySeries):
     """The lab-frame observables recorded at the output times (from the frame's state
     and displacement) and the last output's state."""
 
     def __init__(self, problem: CompiledModel, n_t: int, options: SolverOptions) -> None:
+        super().__init__(problem, n_t, options)
         n_modes = len(problem.modes)
-        self.problem = problem
-        self.occ = np.zeros((n_modes, n_t))
-        self.amp = np.zeros((n_modes, n_t), dtype=complex)
-        self.coh = np.zeros((len(problem.pairs), n_t), dtype=complex)
-        self.erg = np.zeros((n_modes, n_t))
         self.disp = np.zeros((n_modes, n_t), dtype=complex)
-        self.tail = np.zeros((n_modes, n_t))
         self.cutoff_used = np.zeros((n_modes, n_t), dtype=int)
         self.anom = np.zeros((len(problem.anomalous_pairs), n_t), dtype=complex)
-        self.catalyst = CatalystRecorder(problem, n_t, correlations=options.correlations)
-        self.entropy = EntropyRecorder(options.entropy, n_t)
-        self.figures = FigureRecorder(problem, n_t)
         self.final: dict[str, Any] = {}
 
     def record(self, k: int, eqs: DisplacedEquations, alpha: NDArray[np.complex128],
@@ -252,23 +241,16 @@ class _Series:
         self.anom[:, k] = _anomalous(eqs, rho, a, x)
         self.figures.record(k, rho, space.dims, self.erg[:, k], a)  # lab frame D(a) rho D(a)^dag
         self.cutoff_used[:, k] = space.dims
-        if k == self.tail.shape[1] - 1:
+        if self.is_last(k):
             self.final.update(rho=rho, alpha=a, dims=space.dims)
         self.catalyst.record(k, rho, space, a)
         self.entropy.record(k, rho)
 
     def output(self, t_end: float, space: FockSpace, max_tail: NDArray[np.float64],
                stats: dict[str, Any]) -> EngineOutput:
-        extra: Extra = {
-            "displacement": (("mode", "time"), self.disp),
-            "cutoff": (("mode",), np.array(space.dims)),
-            "cutoff_at": (("mode", "time"), self.cutoff_used),
-            "max_tail": (("mode",), max_tail),
-            "tail": (("mode", "time"), self.tail),
-        }
-        extra.update(self.catalyst.extra())
-        extra.update(self.entropy.extra())
-        extra.update(self.figures.extra())
+        extra = self.extra(space.dims, max_tail)
+        extra["displacement"] = (("mode", "time"), self.disp)
+        extra["cutoff_at"] = (("mode", "time"), self.cutoff_used)
         problem, final = self.problem, self.final
         out_state = DensityState(t_end, problem.names, final["dims"], final["rho"],
                                  final["alpha"], problem.frame_frequency)

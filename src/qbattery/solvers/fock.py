@@ -42,8 +42,6 @@ from threadpoolctl import threadpool_limits
 
 from ..errors import ModelError, UnsupportedMethodError
 from ..hilbert import (
-    CatalystRecorder,
-    EntropyRecorder,
     FockSpace,
     Lindblad,
     NeedsLargerCutoff,
@@ -66,11 +64,10 @@ from ..hilbert import (
 )
 from ..hilbert.redfield import RedfieldBaths
 from ..hilbert.space import RotatingHamiltonian
-from ..merit_data import FigureRecorder  # figures of merit (merit issue)
 from ..model import Model
 from ..options import SolverOptions
 from ..terms import CompiledModel, compiled
-from .base import DensityState, EngineOutput, Extra, RunContext, SolverSpec, State
+from .base import DensitySeries, DensityState, EngineOutput, RunContext, SolverSpec, State
 from .displaced_terms import AffineSparse
 
 #: Integrator (an explicit Runge-Kutta method of :func:`qbattery.hilbert.integrate`).
@@ -188,31 +185,23 @@ def solve_on_space(model: Model | CompiledModel, space: FockSpace, times: NDArra
     return series.output(float(times[-1]), monitor.max_tail.copy(), stats)
 
 
-class _Series:
+class _Series(DensitySeries):
     """The observables recorded at the output times of :func:`solve_on_space` (and the
     Bloch-Redfield baths' heat, which is measured on the state)."""
 
     def __init__(self, problem: CompiledModel, space: FockSpace, n_t: int,
                  options: SolverOptions) -> None:
-        n_modes = len(problem.modes)
-        self.problem, self.space = problem, space
+        super().__init__(problem, n_t, options)
+        self.space = space
         self.redfield = RedfieldBaths(problem, space, n_t)  # none: no cost
         self.pairs = pair_operators(problem, space)
         self.anomalous = anomalous_operators(problem, space)
         self.anom = np.zeros((len(self.anomalous), n_t), dtype=complex)
-        self.occ = np.zeros((n_modes, n_t))
-        self.amp = np.zeros((n_modes, n_t), dtype=complex)
-        self.coh = np.zeros((len(problem.pairs), n_t), dtype=complex)
-        self.erg = np.zeros((n_modes, n_t))
-        self.tail = np.zeros((n_modes, n_t))
-        self.catalyst = CatalystRecorder(problem, n_t, correlations=options.correlations)
-        self.entropy = EntropyRecorder(options.entropy, n_t)
-        self.figures = FigureRecorder(problem, n_t)
         self.final: list[NDArray[np.complex128]] = []
 
     def record(self, k: int, rho: NDArray[np.complex128]) -> None:
         space = self.space
-        if k == self.tail.shape[1] - 1:
+        if self.is_last(k):
             self.final.append(rho)
         self.occ[:, k], self.amp[:, k], self.coh[:, k], self.erg[:, k] = mode_observables(
             rho, space, self.problem, self.pairs)
@@ -225,13 +214,8 @@ class _Series:
     def output(self, t_end: float, max_tail: NDArray[np.float64],
                stats: dict[str, Any]) -> EngineOutput:
         space, problem, redfield = self.space, self.problem, self.redfield
-        extra: Extra = {
-            "cutoff": (("mode",), np.array(space.dims)),
-            "max_tail": (("mode",), max_tail),
-            "tail": (("mode", "time"), self.tail),
-        }
-        for recorder in (self.catalyst, self.entropy, self.figures, redfield):
-            extra.update(recorder.extra())
+        extra = self.extra(space.dims, max_tail)
+        extra.update(redfield.extra())
         state = DensityState(t_end, space.names, space.dims, self.final[0],
                              np.zeros(len(problem.modes), dtype=complex),
                              problem.frame_frequency)
