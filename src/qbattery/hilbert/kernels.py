@@ -38,7 +38,7 @@ import scipy.sparse as sp
 from numba import njit, prange
 from numpy.typing import NDArray
 
-__all__ = ["Diagonals", "apply", "combine", "packed_rhs", "packed_rhs_threads",
+__all__ = ["Diagonals", "combine", "packed_rhs", "packed_rhs_threads",
            "transpose_into", "transpose_threads"]
 
 #: Tile of the compiled transpose.
@@ -199,18 +199,17 @@ class Diagonals:
             out += [offsets, values]
         return (*out, *self.jumps)
 
-
-def apply(m: NDArray[np.float64], mt: NDArray[np.float64], arguments: tuple[NDArray[Any], ...],
-          out: NDArray[np.float64], threads: int = 1) -> None:
-    """out = packed d rho/dt of ``m`` (``mt`` a work matrix for M^T; ``arguments`` from
-    :meth:`Diagonals.arguments`), on ``threads`` of numba's threads."""
-    if m.shape[0] < PARALLEL_MIN_DIM:
-        threads = 1
-    transpose: Any = transpose_into if threads == 1 else transpose_threads
-    rows: Any = packed_rhs if threads == 1 else packed_rhs_threads
-    with _numba_threads(threads):
-        transpose(m, mt)
-        rows(m, mt, *arguments, out)
+    def apply(self, m: NDArray[np.float64], data: NDArray[np.float64], mt: NDArray[np.float64],
+              out: NDArray[np.float64], threads: int = 1) -> None:
+        """out = packed d rho/dt of ``m`` for the stacked matrix with values ``data``
+        (``mt`` a work matrix for M^T), on ``threads`` of numba's threads."""
+        if m.shape[0] < PARALLEL_MIN_DIM:
+            threads = 1
+        transpose: Any = transpose_into if threads == 1 else transpose_threads
+        rows: Any = packed_rhs if threads == 1 else packed_rhs_threads
+        with _numba_threads(threads):
+            transpose(m, mt)
+            rows(m, mt, *self.arguments(data), out)
 
 
 #: Elements per chunk of :func:`combine` (a chunk of each used row stays in L2 while

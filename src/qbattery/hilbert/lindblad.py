@@ -131,7 +131,7 @@ class Lindblad:
     def __init__(self, space: FockSpace, jumps: Sequence[Jump],
                  extra: Sequence[Any] = (), *, threads: int = 1) -> None:
         self.space = space
-        #: Threads of the compiled right-hand side (:func:`.kernels.apply`).
+        #: Threads of the compiled right-hand side (:meth:`.kernels.Diagonals.apply`).
         self.threads = threads
         self.jumps = tuple(jumps)
         #: Further dissipators, each with ``apply(rho) -> D rho`` on the complex Hermitian
@@ -260,10 +260,7 @@ class Lindblad:
         diagonals = self._diagonals_of(stacked) \
             if KERNEL == "numba" and dim >= KERNEL_MIN_DIM else None
         if diagonals is not None:
-            compiled = _kernels()
-            assert compiled is not None  # _diagonals_of returns None without the kernels
-            compiled.apply(m, self._work_matrices(m)[0], diagonals.arguments(stacked.data),
-                           out, self.threads)
+            diagonals.apply(m, stacked.data, self._work_matrices(m)[0], out, self.threads)
         elif _matvecs is not None:
             self._apply_packed_kernel(m, stacked, out)
         else:

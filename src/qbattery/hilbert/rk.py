@@ -72,17 +72,23 @@ class Stepper:
         #: Real states use the compiled :meth:`combine`, on ``threads`` threads.
         self.compiled = y0.dtype == np.float64
         self.threads = threads
+        #: Rows of W each stage reads (y and the K_j with a nonzero tableau weight).
+        self._stage_rows: dict[int, NDArray[np.intp]] = {}
+        #: Rows of W the dense output reads (None: all).
+        self.dense_rows: NDArray[np.intp] | None = None
 
-    def combine(self, coef: NDArray[np.float64], out: State) -> None:
-        """out (p x n) = coef (p x q) @ W[:q], reading only the rows of W that a
-        coefficient uses (DOP853's tableau leaves 38 of its 120 stage weights zero:
-        K_1 .. K_4 drop out of the later stages), with the compiled
-        :func:`~qbattery.hilbert.kernels.combine` for real states."""
+    def combine(self, coef: NDArray[np.float64], out: State,
+                used: NDArray[np.intp] | None = None) -> None:
+        """out (p x n) = coef (p x q) @ W[:q], reading only the rows ``used`` of W (the
+        rows the tableau gives a weight: DOP853's leaves 38 of its 120 stage weights
+        zero, K_1 .. K_4 drop out of the later stages; None: every row), with the
+        compiled :func:`~qbattery.hilbert.kernels.combine` for real states."""
         compiled = _kernels() if self.compiled else None
         if compiled is None:
             np.dot(coef, self.W[: coef.shape[1]], out=out)
             return
-        used = np.flatnonzero(np.any(coef != 0.0, axis=0))
+        if used is None:
+            used = np.arange(coef.shape[1])
         compiled.combine(coef[:, used], self.W, used, out, self.threads)
 
     @property
@@ -103,7 +109,10 @@ class Stepper:
         coef = np.empty((1, a.size + 1))
         coef[0, 0] = 1.0
         np.multiply(a, h, out=coef[0, 1:])
-        self.combine(coef, self.tmp[None, :])
+        used = self._stage_rows.get(row)
+        if used is None:  # the tableau row's pattern (h only scales it)
+            used = self._stage_rows[row] = np.flatnonzero(coef[0] != 0.0)
+        self.combine(coef, self.tmp[None, :], used)
         self.call(t + c * h, self.tmp, row)
 
     def scale(self, rtol: float, atol: float) -> NDArray[np.float64]:
@@ -132,7 +141,7 @@ class Stepper:
         coef = np.empty((1, w.size + 1))
         coef[0, 0] = 1.0
         np.multiply(w, self.h, out=coef[0, 1:])
-        self.combine(coef, out[None, :])
+        self.combine(coef, out[None, :], self.dense_rows)
         return out
 
 
@@ -164,6 +173,10 @@ class DOP853(Stepper):
         b[:ns] = _dop.B
         f0, f12 = np.eye(k)[0], np.eye(k)[ns]
         self.F = np.vstack([b, f0 - b, 2 * b - f12 - f0, _dop.D])
+        # y and the K_j some interpolant row weighs; of [y_new; err5; err3], y and K_j
+        # with a weight in B, E5 or E3
+        self.dense_rows = np.concatenate([[0], 1 + np.flatnonzero(np.any(self.F != 0, axis=0))])
+        self.final_rows = np.flatnonzero(np.any(final != 0, axis=0))
         self.extended = False
 
     def attempt(self, h: float, rtol: float, atol: float) -> float:
@@ -173,7 +186,7 @@ class DOP853(Stepper):
             self.stage(t, h, self.A[s], self.C[s], s + 1)
         coef = self.final.copy()
         coef[0, 1:] *= h
-        self.combine(coef, self.out3)
+        self.combine(coef, self.out3, self.final_rows)
         self.y_new[:] = self.out3[0]
         scale = self.scale(rtol, atol)
         err5, err3 = self.out3[1], self.out3[2]
