@@ -121,7 +121,6 @@ def test_packed_lindblad_matches_dense_master_equation(t: float, levels: tuple[i
     from qbattery.solvers.fock import PackedGenerator
 
     monkeypatch.setattr(lindblad_module, "KERNEL", kernel)
-    monkeypatch.setattr(lindblad_module, "KERNEL_MIN_DIM", 0)  # the kernel at every size
     model = _rich_model()
     space = FockSpace.of(model, {"charger": levels[0], "battery": levels[1]})
     lind = Lindblad(space, jumps(model))
@@ -153,9 +152,7 @@ def test_packed_kernel_keeps_csr_for_scattered_generators(monkeypatch: pytest.Mo
     the CSR path agree on a random state to rounding, also after the matrix's values
     change in place (the diagonals are refilled from the same pattern)."""
     from qbattery.hilbert import kernels
-    from qbattery.hilbert import lindblad as lindblad_module
 
-    monkeypatch.setattr(lindblad_module, "KERNEL_MIN_DIM", 0)
     model = _rich_model()
     space = FockSpace.of(model, {"charger": 6, "battery": 5})
     lind = Lindblad(space, jumps(model))

@@ -45,7 +45,6 @@ def test_threads_give_the_serial_result(method: str, monkeypatch: pytest.MonkeyP
     """threads = 2 (every kernel on its threaded path, small sizes included) agrees with
     threads = 1 to rounding; the serial kernel agrees with SciPy's CSR path."""
     monkeypatch.setattr(kernels, "PARALLEL_MIN_DIM", 0)
-    monkeypatch.setattr(lindblad_module, "KERNEL_MIN_DIM", 0)
     serial = _catalyst_run(method, 1)
     threaded = _catalyst_run(method, 2)
     monkeypatch.setattr(lindblad_module, "KERNEL", "numpy")
@@ -68,7 +67,6 @@ def test_engines_fall_back_when_the_kernels_cannot_load(monkeypatch: pytest.Monk
 
     from qbattery.hilbert import _compiled
 
-    monkeypatch.setattr(lindblad_module, "KERNEL_MIN_DIM", 0)
     compiled = _catalyst_run("fock", 1)
 
     def broken(name: str, package: str | None = None) -> object:

@@ -42,7 +42,7 @@ from numpy.typing import NDArray
 from . import merit
 from .kinds import mode_kind
 from .model import Model
-from .observables import partial_trace
+from .observables import Reductions
 
 if TYPE_CHECKING:
     from .terms import CompiledModel
@@ -81,20 +81,21 @@ class FigureRecorder:
         self.cells = collective_cells(model.model)
         self.collective: Array | None = np.zeros(n_times) if self.cells else None
 
-    def record(self, k: int, rho: NDArray[np.complex128], dims: tuple[int, ...],
+    def record(self, k: int, rho: NDArray[np.complex128] | Reductions, dims: tuple[int, ...],
                ergotropy: Array, displacements: NDArray[np.complex128] | None = None) -> None:
         """Figures at output ``k`` from the full state ``rho`` on ``dims``.
 
         Args:
             k: output index.
-            rho: the (lab, or displaced-frame) density matrix.
+            rho: the (lab, or displaced-frame) density matrix, or its reductions.
             dims: the dimension of each mode's factor.
             ergotropy: each mode's (lab-frame) ergotropy, already computed by the engine.
             displacements: frame displacements alpha_i (rho_lab = D(alpha) rho D(alpha)^dag).
         """
+        red = rho if isinstance(rho, Reductions) else Reductions(rho, dims)
         energy = np.zeros(len(self.model.modes))
         for i, mode in enumerate(self.model.modes):
-            r = partial_trace(rho, tuple(dims), (i,))
+            r = red.state((i,))
             alpha = 0j if displacements is None else complex(displacements[i])
             p = merit.displaced_distribution(r, alpha) if mode.kind.truncated \
                 else np.real(np.diagonal(r))
@@ -103,9 +104,9 @@ class FigureRecorder:
             for name, value in merit.fock_figures(p, levels, float(ergotropy[i])).items():
                 self.values[name][i, k] = value
         if self.collective is not None:
-            self._collective(k, rho, tuple(dims), energy)
+            self._collective(k, red, tuple(dims), energy)
 
-    def _collective(self, k: int, rho: NDArray[np.complex128], dims: tuple[int, ...],
+    def _collective(self, k: int, red: Reductions, dims: tuple[int, ...],
                     energy: Array) -> None:
         """W = sum_cells E_i - sum lambda^desc eps^asc: the joint spectrum (the same in the
         displaced frame: D(alpha) acts locally) against the lowest levels of sum omega_i n_i
@@ -114,8 +115,7 @@ class FigureRecorder:
         if int(np.prod(sizes)) > COLLECTIVE_MAX_DIM:
             self.collective = None
             return
-        joint = partial_trace(rho, dims, tuple(self.cells))
-        spectrum = np.linalg.eigvalsh(0.5 * (joint + joint.conj().T))
+        spectrum = red.spectrum(tuple(self.cells))
         modes = [self.model.modes[i] for i in self.cells]
         if all(m.kind.truncated for m in modes):
             levels = merit.lowest_energies([m.frequency for m in modes], spectrum.size)

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from .terms import CompiledModel, CouplingTerm
 
 __all__ = [
+    "Reductions",
     "energy_flows",
     "ergotropy",
     "ergotropy_of_levels",
@@ -63,10 +64,13 @@ def ergotropy(rho: ArrayLike, frequency: float = 1.0, *, kind: str = "oscillator
     return ergotropy_of_levels(r, levels(kind, frequency, r.shape[0]))
 
 
-def ergotropy_of_levels(rho: NDArray[np.complex128], eps: NDArray[np.float64]) -> float:
-    """W = tr(rho H) - sum_k p_k^desc eps_k^asc for H = diag(eps), eps ascending."""
+def ergotropy_of_levels(rho: NDArray[np.complex128], eps: NDArray[np.float64], *,
+                        spectrum: NDArray[np.float64] | None = None) -> float:
+    """W = tr(rho H) - sum_k p_k^desc eps_k^asc for H = diag(eps), eps ascending
+    (``spectrum``: rho's eigenvalues, if already known)."""
     energy = float(np.sum(np.real(np.diagonal(rho)) * eps))
-    p = np.sort(np.linalg.eigvalsh(0.5 * (rho + rho.conj().T)))[::-1]
+    p = np.sort(np.linalg.eigvalsh(0.5 * (rho + rho.conj().T)) if spectrum is None
+                else spectrum)[::-1]
     return energy - float(np.dot(p, eps))
 
 
@@ -90,7 +94,11 @@ def gaussian_ergotropy(frequency: ArrayLike, amplitude: ArrayLike, fluctuation: 
 
 def von_neumann_entropy(rho: ArrayLike) -> float:
     """S(rho) = -tr(rho ln rho), in nats."""
-    p = np.linalg.eigvalsh(np.asarray(rho))
+    return spectral_entropy(np.linalg.eigvalsh(np.asarray(rho)))
+
+
+def spectral_entropy(p: NDArray[np.float64]) -> float:
+    """-sum p ln p over the eigenvalues ``p`` above 1e-15 (nats)."""
     p = p[p > 1e-15]
     return float(-np.sum(p * np.log(p)))
 
@@ -113,6 +121,41 @@ def partial_trace(rho: ArrayLike, dims: tuple[int, ...], keep: tuple[int, ...]
     return _partial(np.asarray(rho, dtype=complex), tuple(dims), tuple(keep))
 
 
+class Reductions:
+    """The reduced states of one density matrix on a product space and their spectra,
+    each computed once: an engine's output asks for the same ones several times
+    (occupations, ergotropies, figures, entropies, correlations).
+
+    Args:
+        rho: the density matrix (D x D).
+        dims: each factor's dimension.
+    """
+
+    def __init__(self, rho: NDArray[np.complex128], dims: Sequence[int]) -> None:
+        self.rho = rho
+        self.dims = tuple(int(d) for d in dims)
+        self._states: dict[tuple[int, ...], NDArray[np.complex128]] = {}
+        self._spectra: dict[tuple[int, ...], NDArray[np.float64]] = {}
+
+    def state(self, keep: tuple[int, ...]) -> NDArray[np.complex128]:
+        """The reduced density matrix of the factors ``keep`` (in that order)."""
+        if keep not in self._states:
+            self._states[keep] = _partial(self.rho, self.dims, keep)
+        return self._states[keep]
+
+    def spectrum(self, keep: tuple[int, ...]) -> NDArray[np.float64]:
+        """The eigenvalues (ascending) of :meth:`state` ``(keep)``'s Hermitian part."""
+        if keep not in self._spectra:
+            r = self.state(keep)
+            self._spectra[keep] = np.asarray(np.linalg.eigvalsh(0.5 * (r + r.conj().T)),
+                                             dtype=float)
+        return self._spectra[keep]
+
+    def entropy(self, keep: tuple[int, ...]) -> float:
+        """S of the reduced state of ``keep`` (nats)."""
+        return spectral_entropy(self.spectrum(keep))
+
+
 def mutual_information(rho: ArrayLike, dims: tuple[int, ...], i: int, j: int) -> float:
     """Quantum mutual information I(i:j) = S_i + S_j - S_ij (nats) of a multipartite state."""
     r = np.asarray(rho, dtype=complex)
@@ -121,9 +164,11 @@ def mutual_information(rho: ArrayLike, dims: tuple[int, ...], i: int, j: int) ->
             - von_neumann_entropy(partial_trace(r, dims, (i, j))))
 
 
-def logarithmic_negativity(rho: ArrayLike, dims: tuple[int, ...], i: int, j: int) -> float:
+def logarithmic_negativity(rho: ArrayLike | Reductions, dims: tuple[int, ...], i: int,
+                           j: int) -> float:
     """E_N = ln || rho_ij^{T_j} ||_1 of the two-mode reduced state (natural log)."""
-    r2 = partial_trace(np.asarray(rho, dtype=complex), dims, (i, j))
+    r2 = rho.state((i, j)) if isinstance(rho, Reductions) \
+        else partial_trace(np.asarray(rho, dtype=complex), dims, (i, j))
     di, dj = dims[i], dims[j]
     pt = r2.reshape(di, dj, di, dj).transpose(0, 3, 2, 1).reshape(di * dj, di * dj)
     ev = np.linalg.eigvalsh(0.5 * (pt + pt.conj().T))

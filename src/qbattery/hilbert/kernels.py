@@ -19,9 +19,11 @@ one pass that reads rows already in cache and writes each output row once, inste
 of SciPy's four sparse products, a transposed add and the jumps (about 15 passes over
 D^2 doubles; 1.5-2.9x faster at D = 512-1152, ``benchmarks/README.md``).
 
-The inner loops index views from 0 (numba's negative-index wraparound on a loop
-variable that may be negative stops LLVM from vectorising: 0.78 vs 0.10 ns per
-element measured). Only floating-point contraction (FMA) is allowed (``fastmath =
+The loops index M, M^T and the output directly with unsigned indices: numba's
+negative-index wraparound on a signed index stops LLVM from vectorising (0.78 vs
+0.10 ns per element measured), and views (the earlier way round it) cost ~15 ns
+each to make, ~90 per row: at D = 176 the kernel took 212 us with views, 131 us
+without; at D = 32, 32 us and 6.6 us. Only floating-point contraction (FMA) is allowed (``fastmath =
 {"contract"}``): no reassociation, and NaN and infinity keep their meaning, so a
 blow-up still shows in the integrator's error norm.
 """
@@ -44,9 +46,13 @@ __all__ = ["Diagonals", "combine", "packed_rhs", "packed_rhs_threads",
 #: Tile of the compiled transpose.
 _TILE = 32
 #: Below this dimension of rho the kernels run on one thread whatever is asked (a
-#: parallel launch costs more than the work: Fig. 6a, D <= 192, 1.3 s on one thread,
-#: 4.1 s on two).
-PARALLEL_MIN_DIM = 256
+#: parallel launch costs more than the work: the displaced frame's right-hand side on
+#: 1 / 2 threads, 8.4 / 17.3 us at D = 32, 37 / 26 us at 72, 134 / 86 us at 176).
+PARALLEL_MIN_DIM = 64
+
+#: Index type of the compiled loops: numba wraps negative signed indices around, a
+#: branch per element that stops LLVM from vectorising; unsigned indices have none.
+_U = np.uint64
 
 #: Below this fraction of stored entries on the diagonals used, the CSR path is kept.
 MIN_FILL = 0.5
@@ -56,18 +62,6 @@ MIN_FILL = 0.5
 def _axpy(o: Any, a: float, x: Any) -> None:  # pragma: no cover - compiled
     for k in range(o.size):
         o[k] += a * x[k]
-
-
-@njit(cache=True, boundscheck=False, fastmath={"contract"})
-def _vaxpy(o: Any, v: Any, x: Any, sign: float) -> None:  # pragma: no cover - compiled
-    for k in range(o.size):
-        o[k] += sign * v[k] * x[k]
-
-
-@njit(cache=True, boundscheck=False, fastmath={"contract"})
-def _waxpy(o: Any, a: float, s: Any, x: Any) -> None:  # pragma: no cover - compiled
-    for k in range(o.size):
-        o[k] += a * s[k] * x[k]
 
 
 @njit(cache=True, boundscheck=False)
@@ -99,38 +93,84 @@ def transpose_threads(m: Any, out: Any) -> None:  # pragma: no cover - compiled
 
 
 @njit(cache=True, boundscheck=False, fastmath={"contract"})
-def _generator_part(o: Any, r: int, offs: Any, vals: Any, src: Any,
-                    sign: float) -> None:  # pragma: no cover - compiled
-    """o += sum_d v_d[r] src[r + d] + sign v_d * src[r, . + d] (one half of G)."""
+def _half(out: Any, r: int, offs: Any, vals: Any, src: Any,
+          sign: float) -> None:  # pragma: no cover - compiled
+    """out[r] += sum_d v_d[r] src[r + d] + sign v_d * src[r, . + d] (one half of G),
+    two rows of src, or two diagonals over their common range, per pass over out[r]."""
     dim = src.shape[0]
-    row = src[r]
-    for q in range(offs.size):
+    ru = _U(r)
+    n = offs.size
+    held, a0 = -1, 0.0  # a row of src waiting for its pair
+    for q in range(n):
         d = offs[q]
-        v = vals[q]
         if 0 <= r + d < dim:
-            _axpy(o, v[r], src[r + d])
-        lo = max(0, -d)
-        hi = min(dim, dim - d)
-        _vaxpy(o[lo:hi], v[lo:hi], row[lo + d:hi + d], sign)
+            a = vals[_U(q), ru]
+            if held < 0:
+                held, a0 = r + d, a
+            else:
+                s0, s1 = _U(held), _U(r + d)
+                for k in range(dim):
+                    ku = _U(k)
+                    out[ru, ku] += a0 * src[s0, ku] + a * src[s1, ku]
+                held = -1
+    if held >= 0:
+        s0 = _U(held)
+        for k in range(dim):
+            out[ru, _U(k)] += a0 * src[s0, _U(k)]
+    q = 0
+    while q < n:
+        d0 = offs[q]
+        q0 = _U(q)
+        if q + 1 < n:
+            d1 = offs[q + 1]
+            q1 = _U(q + 1)
+            lo, hi = max(0, -d0, -d1), min(dim, dim - d0, dim - d1)
+            if lo >= hi:  # no common range: one at a time
+                lo = hi = min(dim, dim - d0)
+            # [lo, hi) within both ranges; the ends of each apart
+            for k in range(max(0, -d0), lo):
+                out[ru, _U(k)] += sign * vals[q0, _U(k)] * src[ru, _U(k + d0)]
+            for k in range(max(0, -d1), min(lo, dim - d1)):
+                out[ru, _U(k)] += sign * vals[q1, _U(k)] * src[ru, _U(k + d1)]
+            for k in range(lo, hi):
+                ku = _U(k)
+                out[ru, ku] += sign * (vals[q0, ku] * src[ru, _U(k + d0)]
+                                       + vals[q1, ku] * src[ru, _U(k + d1)])
+            for k in range(hi, min(dim, dim - d0)):
+                out[ru, _U(k)] += sign * vals[q0, _U(k)] * src[ru, _U(k + d0)]
+            for k in range(max(hi, -d1), min(dim, dim - d1)):
+                out[ru, _U(k)] += sign * vals[q1, _U(k)] * src[ru, _U(k + d1)]
+            q += 2
+        else:
+            for k in range(max(0, -d0), min(dim, dim - d0)):
+                out[ru, _U(k)] += sign * vals[q0, _U(k)] * src[ru, _U(k + d0)]
+            q += 1
 
 
 @njit(cache=True, boundscheck=False, fastmath={"contract"})
-def _row(r: int, m: Any, mt: Any, offr: Any, vr: Any, offi: Any, vi: Any, strides: Any,
-         svals: Any, raising: Any, out: Any) -> None:  # pragma: no cover - compiled
-    """Row r of the packed right-hand side (:func:`packed_rhs`)."""
+def _rows(r0: int, r1: int, m: Any, mt: Any, offr: Any, vr: Any, offi: Any, vi: Any,
+          strides: Any, svals: Any, raising: Any, out: Any) -> None:  # pragma: no cover
+    """Rows r0 to r1 - 1 of the packed right-hand side (:func:`packed_rhs`); one call
+    per block of rows (a call per row cost ~100 ns: 9 vs 6 us at D = 32)."""
     dim = m.shape[0]
-    o = out[r]
-    o[:] = 0.0
-    _generator_part(o, r, offr, vr, m, 1.0)
-    _generator_part(o, r, offi, vi, mt, -1.0)
-    for q in range(strides.size):
-        st = strides[q]
-        s = svals[q]
-        if raising[q]:  # (x^dag M x)[r, k] = s[r - R] s[k - R] M[r - R, k - R]
-            if r >= st and s[r - st] != 0.0:
-                _waxpy(o[st:], s[r - st], s[:dim - st], m[r - st, :dim - st])
-        elif r + st < dim and s[r] != 0.0:  # (x M x^dag)[r, k] = s[r] s[k] M[r + R, k + R]
-            _waxpy(o[:dim - st], s[r], s[:dim - st], m[r + st, st:])
+    for r in range(r0, r1):
+        ru = _U(r)
+        for k in range(dim):
+            out[ru, _U(k)] = 0.0
+        _half(out, r, offr, vr, m, 1.0)
+        _half(out, r, offi, vi, mt, -1.0)
+        for q in range(strides.size):
+            st = strides[q]
+            qu = _U(q)
+            if raising[q]:  # (x^dag M x)[r, k] = s[r - R] s[k - R] M[r - R, k - R]
+                if r >= st and svals[qu, _U(r - st)] != 0.0:
+                    a, su = svals[qu, _U(r - st)], _U(r - st)
+                    for k in range(dim - st):
+                        out[ru, _U(k + st)] += a * svals[qu, _U(k)] * m[su, _U(k)]
+            elif r + st < dim and svals[qu, ru] != 0.0:  # (x M x^dag)[r, k]
+                a, su = svals[qu, ru], _U(r + st)  # = s[r] s[k] M[r + R, k + R]
+                for k in range(dim - st):
+                    out[ru, _U(k)] += a * svals[qu, _U(k)] * m[su, _U(k + st)]
 
 
 @njit(cache=True, boundscheck=False, fastmath={"contract"})
@@ -139,18 +179,23 @@ def packed_rhs(m: Any, mt: Any, offr: Any, vr: Any, offi: Any, vi: Any, strides:
     """out = packed d rho/dt (module doc); ``mt`` = M^T, (offr, vr) and (offi, vi) the
     diagonals of G_r and G_i, jump q shifts by ``strides[q]`` with weights
     ``svals[q]`` (s_r, 0 at the top level), raising or lowering."""
-    for r in range(m.shape[0]):
-        _row(r, m, mt, offr, vr, offi, vi, strides, svals, raising, out)
+    _rows(0, m.shape[0], m, mt, offr, vr, offi, vi, strides, svals, raising, out)
+
+
+#: Rows per task of :func:`packed_rhs_threads`.
+_ROW_BLOCK = 16
 
 
 @njit(cache=True, boundscheck=False, fastmath={"contract"}, parallel=True)
 def packed_rhs_threads(m: Any, mt: Any, offr: Any, vr: Any, offi: Any, vi: Any,
                        strides: Any, svals: Any, raising: Any,
                        out: Any) -> None:  # pragma: no cover - compiled
-    """:func:`packed_rhs` with the rows shared among numba's threads (rows are
+    """:func:`packed_rhs` with blocks of rows shared among numba's threads (rows are
     independent: each is written once from rows of M and M^T)."""
-    for r in prange(m.shape[0]):
-        _row(r, m, mt, offr, vr, offi, vi, strides, svals, raising, out)
+    dim = m.shape[0]
+    for b in prange((dim + _ROW_BLOCK - 1) // _ROW_BLOCK):
+        _rows(b * _ROW_BLOCK, min(dim, (b + 1) * _ROW_BLOCK), m, mt, offr, vr, offi, vi,
+              strides, svals, raising, out)
 
 
 class Diagonals:
@@ -203,10 +248,13 @@ class Diagonals:
               out: NDArray[np.float64], threads: int = 1) -> None:
         """out = packed d rho/dt of ``m`` for the stacked matrix with values ``data``
         (``mt`` a work matrix for M^T), on ``threads`` of numba's threads."""
-        if m.shape[0] < PARALLEL_MIN_DIM:
-            threads = 1
-        transpose: Any = transpose_into if threads == 1 else transpose_threads
-        rows: Any = packed_rhs if threads == 1 else packed_rhs_threads
+        if threads == 1 or m.shape[0] < PARALLEL_MIN_DIM:
+            serial: Any = packed_rhs
+            transpose_into(m, mt)
+            serial(m, mt, *self.arguments(data), out)
+            return
+        transpose: Any = transpose_threads
+        rows: Any = packed_rhs_threads
         with _numba_threads(threads):
             transpose(m, mt)
             rows(m, mt, *self.arguments(data), out)

@@ -52,11 +52,6 @@ __all__ = ["Lindblad", "add_adjoint", "pack_hermitian", "unpack_hermitian"]
 #: generators whose diagonals are mostly empty).
 KERNEL = "numba"
 
-#: Below this dimension SciPy's CSR products are as fast (per-row overheads of the
-#: compiled pass; Fock engine: 26 vs 18 us at D = 32, 173 vs 188 us at 200; displaced
-#: frame, 15 diagonals: 292 vs 228 us at 176, 391 vs 426 us at 240).
-KERNEL_MIN_DIM = 224
-
 #: Row-block size of the cache-friendly Y + Y^dag and jumps (32 was fastest at D ~ 1700).
 _BLOCK = 32
 
@@ -244,10 +239,11 @@ class Lindblad:
 
         no complex arithmetic; the jumps act on M directly. rho is Hermitian by
         construction, so no projection is made. Used by the displaced frame and the
-        Fock engine. From ``KERNEL_MIN_DIM`` on, one compiled pass by diagonals
-        (:mod:`.kernels`, on ``threads`` threads); below it, or for a generator whose
-        diagonals are mostly empty, two real sparse products with SciPy's CSR kernel
-        accumulating in place (:meth:`_apply_packed_kernel`).
+        Fock engine. One compiled pass by diagonals (:mod:`.kernels`, on ``threads``
+        threads; faster than SciPy's CSR products at every dimension measured, 8 to
+        2100: 5.1 vs 9.5 us at D = 8, 151 vs 225 us at 176); for a generator whose
+        diagonals are mostly empty, or without numba, two real sparse products with
+        SciPy's CSR kernel accumulating in place (:meth:`_apply_packed_kernel`).
 
         Args:
             m: the packed state M (D x D, C-contiguous).
@@ -257,8 +253,7 @@ class Lindblad:
         dim = m.shape[0]
         if out is None:
             out = np.empty_like(m)
-        diagonals = self._diagonals_of(stacked) \
-            if KERNEL == "numba" and dim >= KERNEL_MIN_DIM else None
+        diagonals = self._diagonals_of(stacked) if KERNEL == "numba" else None
         if diagonals is not None:
             diagonals.apply(m, stacked.data, self._work_matrices(m)[0], out, self.threads)
         elif _matvecs is not None:

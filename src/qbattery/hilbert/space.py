@@ -78,7 +78,7 @@ class FockSpace:
         """``"charger = 20, catalyst = 2, battery = 30"``: the levels per mode, for messages."""
         return ", ".join(f"{n} = {d}" for n, d in zip(self.names, self.dims, strict=True))
 
-    @property
+    @cached_property
     def size(self) -> int:
         """Dimension D of the product space."""
         return int(np.prod(self.dims))

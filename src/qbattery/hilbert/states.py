@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 
 from ..model import Model
 from ..observables import (
+    Reductions,
     ergotropy_of_levels,
     logarithmic_negativity,
     partial_trace,
@@ -37,6 +38,7 @@ __all__ = [
     "marginals",
     "mode_observables",
     "reduced_state",
+    "reductions",
     "resize",
     "tails",
 ]
@@ -72,10 +74,17 @@ def tails(populations: Sequence[NDArray[np.float64]], space: FockSpace) -> NDArr
                      for p, kind in zip(populations, space.kinds, strict=True)])
 
 
-def reduced_state(rho: NDArray[np.complex128], space: FockSpace, keep: Sequence[int]
-                  ) -> NDArray[np.complex128]:
+def reduced_state(rho: NDArray[np.complex128] | Reductions, space: FockSpace,
+                  keep: Sequence[int]) -> NDArray[np.complex128]:
     """Reduced density matrix of the modes ``keep`` (in that order)."""
+    if isinstance(rho, Reductions):
+        return rho.state(tuple(keep))
     return partial_trace(rho, space.dims, tuple(keep))
+
+
+def reductions(rho: NDArray[np.complex128] | Reductions, space: FockSpace) -> Reductions:
+    """``rho``'s :class:`~qbattery.observables.Reductions` (itself if it is one)."""
+    return rho if isinstance(rho, Reductions) else Reductions(rho, space.dims)
 
 
 def _trace_with(op: sp.coo_matrix, rho: NDArray[np.complex128]) -> complex:
@@ -106,7 +115,7 @@ def expectations(ops: Sequence[sp.coo_matrix], rho: NDArray[np.complex128]
     return np.array([_trace_with(op, rho) for op in ops], dtype=complex)
 
 
-def mode_observables(rho: NDArray[np.complex128], space: FockSpace,
+def mode_observables(rho: NDArray[np.complex128] | Reductions, space: FockSpace,
                      model: Model | CompiledModel,
                      pairs: Sequence[sp.coo_matrix]
                      ) -> tuple[NDArray[np.float64], NDArray[np.complex128],
@@ -114,7 +123,7 @@ def mode_observables(rho: NDArray[np.complex128], space: FockSpace,
     """Occupations <x^dag x>, amplitudes <x>, pair coherences <y^dag x> and ergotropies.
 
     Args:
-        rho: the density matrix.
+        rho: the density matrix (or its :class:`~qbattery.observables.Reductions`).
         space: its space.
         model: the model (frequencies).
         pairs: :func:`pair_operators` of the model.
@@ -122,22 +131,24 @@ def mode_observables(rho: NDArray[np.complex128], space: FockSpace,
     Returns:
         (occupation, amplitude, pair_coherence, ergotropy) at this instant.
     """
+    red = reductions(rho, space)
     n = len(space.dims)
     occ = np.zeros(n)
     amp = np.zeros(n, dtype=complex)
     erg = np.zeros(n)
     for i, (mode, d) in enumerate(zip(compiled(model).modes, space.dims, strict=True)):
-        r = reduced_state(rho, space, (i,))
-        r = 0.5 * (r + r.conj().T)
+        r = red.state((i,))
         occ[i] = float(np.real(np.diagonal(r)) @ np.arange(d))
-        # tr(x r) = sum_m sqrt(m + 1) r[m + 1, m]
-        amp[i] = complex(np.sqrt(np.arange(1.0, d)) @ np.diagonal(r, -1))
-        erg[i] = ergotropy_of_levels(r, mode.kind.energies(mode.frequency, d))
-    coh = np.array([_trace_with(op, rho) for op in pairs], dtype=complex)
+        # tr(x r) = sum_m sqrt(m + 1) r[m + 1, m] (r Hermitian to rounding)
+        amp[i] = complex(np.sqrt(np.arange(1.0, d)) @ (0.5 * (np.diagonal(r, -1)
+                                                             + np.diagonal(r, 1).conj())))
+        erg[i] = ergotropy_of_levels(r, mode.kind.energies(mode.frequency, d),
+                                     spectrum=red.spectrum((i,)))
+    coh = np.array([_trace_with(op, red.rho) for op in pairs], dtype=complex)
     return occ, amp, coh, erg
 
 
-def catalyst_observables(rho: NDArray[np.complex128], space: FockSpace,
+def catalyst_observables(rho: NDArray[np.complex128] | Reductions, space: FockSpace,
                          model: Model | CompiledModel, *,
                          catalyst: str = "catalyst", charger: str = "charger",
                          battery: str = "battery",
@@ -169,31 +180,24 @@ def catalyst_observables(rho: NDArray[np.complex128], space: FockSpace,
             fidelity and purity only).
     """
     names = model.names
+    red = reductions(rho, space)
     q = model.index(catalyst)
-    rho_q = reduced_state(rho, space, (q,))
+    rho_q = red.state((q,))
     ground = coherent_vector(-displacement, space.dims[q])  # D(beta)^dag |0> = |-beta>
     out = {"catalyst_ground_fidelity": float(np.real(ground.conj() @ rho_q @ ground)),
            "catalyst_purity": float(np.real(np.sum(rho_q * rho_q.T)))}
     if not correlations:
         return out
-    entropy = {catalyst: von_neumann_entropy(rho_q)}
-
-    def s(name: str) -> float:
-        if name not in entropy:
-            entropy[name] = von_neumann_entropy(reduced_state(rho, space, (model.index(name),)))
-        return entropy[name]
-
     for x, y, mi, ln in ((catalyst, battery, True, True), (charger, battery, True, False),
                          (catalyst, charger, False, True)):
         if x not in names or y not in names:
             continue
         i, j = model.index(x), model.index(y)
-        two = reduced_state(rho, space, (i, j))
         if mi:
-            out[f"mutual_information_{x}_{y}"] = s(x) + s(y) - von_neumann_entropy(two)
+            out[f"mutual_information_{x}_{y}"] = (red.entropy((i,)) + red.entropy((j,))
+                                                  - red.entropy((i, j)))
         if ln:
-            out[f"log_negativity_{x}_{y}"] = logarithmic_negativity(
-                two, (space.dims[i], space.dims[j]), 0, 1)
+            out[f"log_negativity_{x}_{y}"] = logarithmic_negativity(red, space.dims, i, j)
     return out
 
 
@@ -230,7 +234,7 @@ class CatalystRecorder:
         self.n_times = n_times
         self.values: dict[str, NDArray[np.float64]] = {}
 
-    def record(self, k: int, rho: NDArray[np.complex128], space: FockSpace,
+    def record(self, k: int, rho: NDArray[np.complex128] | Reductions, space: FockSpace,
                displacements: NDArray[np.complex128] | None = None) -> None:
         """Record output ``k`` (``displacements``: the frame's, for a displaced state)."""
         if not self.active:
@@ -255,10 +259,11 @@ class EntropyRecorder:
         self.active = active
         self.values = np.zeros(n_times)
 
-    def record(self, k: int, rho: NDArray[np.complex128]) -> None:
+    def record(self, k: int, rho: NDArray[np.complex128] | Reductions) -> None:
         """Record output ``k``."""
         if self.active:
-            self.values[k] = von_neumann_entropy(rho)
+            self.values[k] = von_neumann_entropy(rho.rho if isinstance(rho, Reductions)
+                                                 else rho)
 
     def extra(self) -> dict[str, tuple[tuple[str, ...], NDArray[np.float64]]]:
         """``{"entropy": ...}`` when active, else nothing."""

@@ -62,6 +62,7 @@ from ..hilbert import (
 )
 from ..hilbert.states import initial_state, resize
 from ..hilbert.truncation import SAFETY
+from ..observables import Reductions
 from ..options import SolverOptions
 from ..terms import CompiledModel
 from .base import (
@@ -177,7 +178,7 @@ def _start_cutoffs(problem: CompiledModel, stop: float, options: SolverOptions,
 
 def _start(problem: CompiledModel, state: State | None, space: FockSpace,
            eqs: DisplacedEquations) -> NDArray[np.float64]:
-    """The real state vector [Re alpha, Im alpha, M] to start from."""
+    """The real state vector (:meth:`DisplacedEquations.join`) to start from."""
     if state is None:
         alpha0 = problem.initial_amplitudes()
         rho = initial_state(problem, space, displacements=list(alpha0))
@@ -230,7 +231,8 @@ class _Series(DensitySeries):
         a = np.zeros(len(problem.modes), dtype=complex)
         a[eqs.osc] = alpha
         rho = unpack_hermitian(m)
-        o, x, c, w = mode_observables(rho, space, problem, eqs.pairs)
+        red = Reductions(rho, space.dims)
+        o, x, c, w = mode_observables(red, space, problem, eqs.pairs)
         self.occ[:, k] = o + np.abs(a) ** 2 + 2 * np.real(a.conj() * x)
         self.amp[:, k] = a + x
         self.erg[:, k] = w + problem.frequencies * (self.occ[:, k] - o)
@@ -239,12 +241,12 @@ class _Series(DensitySeries):
                               + np.conj(a[j]) * a[i])
         self.disp[:, k] = a
         self.anom[:, k] = _anomalous(eqs, rho, a, x)
-        self.figures.record(k, rho, space.dims, self.erg[:, k], a)  # lab frame D(a) rho D(a)^dag
+        self.figures.record(k, red, space.dims, self.erg[:, k], a)  # lab frame D(a) rho D(a)^dag
         self.cutoff_used[:, k] = space.dims
         if self.is_last(k):
             self.final.update(rho=rho, alpha=a, dims=space.dims)
-        self.catalyst.record(k, rho, space, a)
-        self.entropy.record(k, rho)
+        self.catalyst.record(k, red, space, a)
+        self.entropy.record(k, red)
 
     def output(self, t_end: float, space: FockSpace, max_tail: NDArray[np.float64],
                stats: dict[str, Any]) -> EngineOutput:

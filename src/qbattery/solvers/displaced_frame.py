@@ -53,7 +53,7 @@ check). Observables are rebuilt exactly: <a> = alpha + <a'>,
 spectrum of the frame's reduced state (a local unitary image of the true one);
 entropies and correlations are frame invariant.
 
-Storage: the state vector is real, [Re alpha, Im alpha, M] with M = Re rho' +
+Storage: the state vector is real, [alpha as (Re, Im) pairs, M] with M = Re rho' +
 Im rho' (see :mod:`qbattery.hilbert.lindblad`): half the numbers of the complex
 rho', Hermitian by construction.
 """
@@ -61,6 +61,7 @@ rho', Hermitian by construction.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
 import numpy as np
 import scipy.sparse as sp
@@ -83,6 +84,10 @@ from ..terms.base import dense_block
 from .displaced_terms import AffineSparse, CounterRotating, Row, anomalous_groups, frame_drives
 
 __all__ = ["AffineSparse", "DisplacedEquations", "max_step", "resize"]
+
+
+#: The envelope values of a model without envelopes.
+_NO_ENVELOPES = np.ones(0)
 
 
 class DisplacedEquations:
@@ -133,6 +138,7 @@ class DisplacedEquations:
         self.counter = CounterRotating.build(
             anomalous_groups(problem, self.osc, self.qub, env_of), crows, len(ops), self.no,
             len(self.qub))
+        self.beyond_rwa = bool(self.counter)  # the counter-rotating parts are nonzero
         # rows whose coefficient carries an envelope factor: (row indices, envelope index)
         self.row_env = [(np.array([r for r, row in enumerate(rows) if row[3] == e]), e)
                         for e in range(len(self.envelopes))]
@@ -142,10 +148,47 @@ class DisplacedEquations:
         static = -1j * ham.static - sp.diags(self.lind.half_decay)
         self.gen = AffineSparse(static, ops)
         self.sigma = [sp.coo_matrix(space.lowering_operators[j]) for j in self.qub]
+        self._sigma_gather()
+        self._linear_map()
         self.pairs = pair_operators(problem, space)
         self.anomalous = anomalous_operators(problem, space)
         self.anomalous_pairs = problem.anomalous_pairs
         self.last_t = 0.0
+
+    def _sigma_gather(self) -> None:
+        """<sigma_-> = W @ y[index]: tr(sigma rho) as a weighted sum of the entries of
+        M (rho = (M + M^T + i (M - M^T))/2, so entry (c, r) of rho is
+        ((1 + i) M[c, r] + (1 - i) M[r, c])/2), indexed in the state vector."""
+        dim, nq = self.space.size, len(self.sigma)
+        idx: list[NDArray[np.int64]] = []
+        w: list[NDArray[np.complex128]] = []
+        for op in self.sigma:
+            idx += [op.col * dim + op.row, op.row * dim + op.col]
+            w += [0.5 * (1 + 1j) * op.data, 0.5 * (1 - 1j) * op.data]
+        sizes = [a.size for a in idx]
+        self._sig_flat = np.concatenate(idx or [np.zeros(0, dtype=np.int64)])
+        self._sig_index = 2 * self.no + self._sig_flat
+        self._sig_weights = np.zeros((nq, sum(sizes)), dtype=complex)
+        start = 0
+        for k in range(2 * nq):
+            self._sig_weights[k // 2, start:start + sizes[k]] = w[k]
+            start += sizes[k]
+
+    def _linear_map(self) -> None:
+        """[d alpha/dt; coeff] = L @ v for v = [alpha, alpha^*, s, s^*, phases] (s the
+        qubit means; phases those of the forcing, the detuned and the enveloped
+        parts), and the phases' frequencies: one product per right-hand side."""
+        no, nq, G = self.no, len(self.qub), self.G
+        phases = ("p", "pc", "m", "mc")
+        self._freqs = np.concatenate([-self.fdelta, self.pdelta, -self.pdelta,
+                                      self.mdelta, -self.mdelta])
+        self._phase0 = 2 * no + 2 * nq
+        top = np.hstack([self.A, np.zeros((no, no)), self.B, np.zeros((no, nq)), self.F,
+                         *(np.zeros((no, G[k].shape[1])) for k in phases)])
+        bottom = np.hstack([G["a"], G["ac"], G["s"], G["sc"],
+                            np.zeros((G["a"].shape[0], self.F.shape[1])),
+                            *(G[k] for k in phases)])
+        self._L = np.vstack([top, bottom]).astype(complex)
 
     def _hamiltonian_rows(self, problem: CompiledModel, space: FockSpace,
                           ops: list[sp.spmatrix], rows: list[Row]) -> RotatingHamiltonian:
@@ -199,51 +242,61 @@ class DisplacedEquations:
 
     def split(self, y: NDArray[np.float64]) -> tuple[NDArray[np.complex128],
                                                      NDArray[np.float64]]:
-        """(alpha, packed rho') of the real state vector [Re alpha, Im alpha, M]."""
+        """(alpha, packed rho') of the real state vector [alpha as (Re, Im) pairs, M]
+        (views of ``y``)."""
         dim, no = self.space.size, self.no
-        return y[:no] + 1j * y[no:2 * no], y[2 * no:].reshape(dim, dim)
+        return y[:2 * no].view(np.complex128), y[2 * no:].reshape(dim, dim)
 
     def join(self, alpha: NDArray[np.complex128], m: NDArray[np.float64]
              ) -> NDArray[np.float64]:
         """The real state vector of alpha and the packed rho' (inverse of :meth:`split`)."""
-        return np.concatenate([alpha.real, alpha.imag, m.ravel()])
+        pairs = np.ascontiguousarray(alpha, dtype=complex).view(np.float64)
+        return np.concatenate([pairs, m.ravel()])
 
     def sigma_mean(self, m: NDArray[np.float64]) -> NDArray[np.complex128]:
         """<sigma_-> of each qubit, tr(sigma rho), from the packed rho."""
-        out = np.empty(len(self.sigma), dtype=complex)
-        for k, op in enumerate(self.sigma):
-            direct, mirror = m[op.col, op.row], m[op.row, op.col]  # rho = (M + M^T + i(M - M^T))/2
-            out[k] = 0.5 * np.sum(op.data * ((direct + mirror) + 1j * (direct - mirror)))
-        return out
+        return np.asarray(self._sig_weights @ m.ravel()[self._sig_flat])
+
+    def _envelopes(self, t: float, v: NDArray[np.complex128]) -> NDArray[np.float64]:
+        """The envelope values f(t), with the phases in ``v`` that carry one (forcing,
+        enveloped Hamiltonian parts) scaled by it."""
+        f = self.factors(t)
+        nf, k0 = self.fdelta.size, self._phase0
+        v[k0:k0 + nf] *= np.where(self.fenv >= 0, f[self.fenv] if f.size else 1.0, 1.0)
+        if self.menv:
+            menv = np.array([float(env(t)) for env in self.menv])
+            nm, np_ = menv.size, self.pdelta.size
+            at = k0 + nf + 2 * np_
+            v[at:at + nm] *= menv
+            v[at + nm:at + 2 * nm] *= menv
+        return f
 
     def rhs(self, t: float, y: NDArray[np.float64],
             out: NDArray[np.float64] | None = None) -> NDArray[np.float64]:
         """d/dt of the real state vector ``y`` (into ``out`` if given)."""
         self.last_t = t
+        no, nq = self.no, len(self.qub)
         alpha, m = self.split(y)
-        sig = self.sigma_mean(m)
-        G = self.G
-        ph = np.exp(1j * self.pdelta * t)
-        fph = np.exp(-1j * self.fdelta * t)
-        if self.envelopes:
-            f = self.factors(t)
-            A, B = self.drift_at(f)
-            fph = fph * np.where(self.fenv >= 0, f[self.fenv], 1.0)
-            mph = np.array([float(env(t)) for env in self.menv]) * np.exp(1j * self.mdelta * t)
-        else:
-            f, A, B, mph = np.ones(0), self.A, self.B, np.zeros(0, dtype=complex)
-        dalpha = A @ alpha + B @ sig + self.F @ fph
-        coeff = (G["a"] @ alpha + G["ac"] @ alpha.conj() + G["s"] @ sig + G["sc"] @ sig.conj()
-                 + G["p"] @ ph + G["pc"] @ ph.conj() + G["m"] @ mph + G["mc"] @ mph.conj())
-        if self.counter:  # beyond the RWA only
-            dalpha = dalpha + self.counter.drift(t, alpha, sig, f)
-            coeff = coeff + self.counter.coefficients(t, alpha, sig)
+        sig = cast("NDArray[np.complex128]", self._sig_weights @ y[self._sig_index])
+        v = np.empty(self._L.shape[1], dtype=complex)
+        v[:no], v[2 * no:2 * no + nq] = alpha, sig
+        np.conjugate(alpha, out=v[no:2 * no])
+        np.conjugate(sig, out=v[2 * no + nq:2 * no + 2 * nq])
+        np.exp(1j * t * self._freqs, out=v[self._phase0:])
+        f = self._envelopes(t, v) if self.envelopes else _NO_ENVELOPES
+        w: NDArray[np.complex128] = self._L @ v
+        dalpha, coeff = w[:no], w[no:]
+        for fe, Ae, Be in zip(f, self.A_env, self.B_env, strict=True):
+            dalpha += fe * (Ae @ alpha + Be @ sig)
+        if self.beyond_rwa:
+            dalpha += self.counter.drift(t, alpha, sig, f)
+            coeff += self.counter.coefficients(t, alpha, sig)
         for rows, e in self.row_env:
             coeff[rows] *= f[e]
         if out is None:
-            out = np.empty(2 * self.no + m.size)
-        out[:self.no], out[self.no:2 * self.no] = dalpha.real, dalpha.imag
-        self.lind.apply_packed(m, self.gen.at(coeff), out=out[2 * self.no:].reshape(m.shape))
+            out = np.empty(y.size)
+        out[:2 * no] = dalpha.view(np.float64)
+        self.lind.apply_packed(m, self.gen.at(coeff), out=out[2 * no:].reshape(m.shape))
         return out
 
 
@@ -291,7 +344,7 @@ def max_step(eqs: DisplacedEquations, method: str = "DOP853"
         sig = eqs.sigma_mean(m)
         A, B = eqs.drift_at(eqs.factors(eqs.last_t)) if eqs.envelopes else (eqs.A, eqs.B)
         rate = A @ alpha + B @ sig
-        if eqs.counter:
+        if eqs.beyond_rwa:
             rate = rate + eqs.counter.drift(eqs.last_t, alpha, sig, eqs.factors(eqs.last_t))
         omega = coherent(alpha)
         omega_rate = coherent(rate) + g_abs.T @ drive

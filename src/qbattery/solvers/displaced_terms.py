@@ -66,9 +66,15 @@ class AffineSparse:
         self.nnz = halves[0].nnz
         self.stacked = sp.csr_matrix(sp.vstack(halves))
         self.stacked.data[:] = 0.0
-        self.base = [self._align(base, k) for k in self._keys]
-        self.terms = [np.array([self._align(t, k) for t in terms]).reshape(len(terms), k.size)
-                      for k in self._keys]
+        b0, b1 = (self._align(base, k) for k in self._keys)
+        t0, t1 = (np.array([self._align(t, k) for t in terms]).reshape(len(terms), k.size)
+                  for k in self._keys)
+        # data = [Re(b0 + c t0), Im(b1 + c t1)] = base + c.view(float) @ real, with the
+        # coefficients' real and imaginary parts interleaved (rows 2r and 2r + 1)
+        self._base = np.concatenate([b0.real, b1.imag])
+        self._real = np.empty((2 * len(terms), self.stacked.nnz))
+        self._real[0::2] = np.hstack([t0.real, t1.imag])
+        self._real[1::2] = np.hstack([-t0.imag, t1.real])
         self._n = n
 
     @staticmethod
@@ -97,9 +103,12 @@ class AffineSparse:
         return out
 
     def at(self, coeffs: NDArray[np.complex128]) -> sp.csr_matrix:
-        """[Re G(c); Im G(c)] (the same matrix object, updated in place)."""
-        self.stacked.data[:self.nnz] = (self.base[0] + coeffs @ self.terms[0]).real
-        self.stacked.data[self.nnz:] = (self.base[1] + coeffs @ self.terms[1]).imag
+        """[Re G(c); Im G(c)] (the same matrix object, updated in place): one real
+        product of the coefficients' parts with the terms'."""
+        data = self.stacked.data
+        np.matmul(np.ascontiguousarray(coeffs, dtype=complex).view(np.float64), self._real,
+                  out=data)
+        data += self._base
         return self.stacked
 
 

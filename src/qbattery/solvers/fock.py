@@ -65,6 +65,7 @@ from ..hilbert import (
 from ..hilbert.redfield import RedfieldBaths
 from ..hilbert.space import RotatingHamiltonian
 from ..model import Model
+from ..observables import Reductions
 from ..options import SolverOptions
 from ..terms import CompiledModel, compiled
 from .base import DensitySeries, DensityState, EngineOutput, RunContext, SolverSpec, State
@@ -203,12 +204,13 @@ class _Series(DensitySeries):
         space = self.space
         if self.is_last(k):
             self.final.append(rho)
+        red = Reductions(rho, space.dims)
         self.occ[:, k], self.amp[:, k], self.coh[:, k], self.erg[:, k] = mode_observables(
-            rho, space, self.problem, self.pairs)
+            red, space, self.problem, self.pairs)
         self.anom[:, k] = expectations(self.anomalous, rho)
-        self.catalyst.record(k, rho, space)
-        self.entropy.record(k, rho)
-        self.figures.record(k, rho, space.dims, self.erg[:, k])
+        self.catalyst.record(k, red, space)
+        self.entropy.record(k, red)
+        self.figures.record(k, red, space.dims, self.erg[:, k])
         self.redfield.record(k, rho)
 
     def output(self, t_end: float, max_tail: NDArray[np.float64],
