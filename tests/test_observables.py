@@ -86,3 +86,26 @@ def test_correlations_of_product_and_bell_states() -> None:
     three = np.kron(rho, np.diag([0.5, 0.5]))
     np.testing.assert_allclose(partial_trace(three, (2, 2, 2), (2,)), np.eye(2) / 2)
     assert von_neumann_entropy(np.eye(4) / 4) == pytest.approx(math.log(4))
+
+
+def test_reductions_compute_each_reduced_state_once() -> None:
+    """Reductions' states, spectra and entropies are partial_trace's, eigvalsh's and
+    von_neumann_entropy's; each is computed once (the same array is returned); the
+    negativity from Reductions equals the one from rho."""
+    from qbattery.observables import Reductions
+
+    rng = np.random.default_rng(5)
+    dims = (3, 2, 4)
+    psi = rng.standard_normal(24) + 1j * rng.standard_normal(24)
+    psi /= np.linalg.norm(psi)
+    rho = 0.9 * np.outer(psi, psi.conj()) + 0.1 * np.eye(24) / 24  # full rank, entangled
+    red = Reductions(rho, dims)
+    for keep in [(0,), (2,), (0, 2), (2, 1)]:
+        ref = partial_trace(rho, dims, keep)
+        np.testing.assert_allclose(red.state(keep), ref, atol=1e-15)
+        assert red.state(keep) is red.state(keep)
+        np.testing.assert_allclose(red.spectrum(keep), np.linalg.eigvalsh(ref), atol=1e-14)
+        assert red.entropy(keep) == pytest.approx(von_neumann_entropy(ref), abs=1e-13)
+    assert logarithmic_negativity(red, dims, 1, 2) == pytest.approx(
+        logarithmic_negativity(rho, dims, 1, 2), abs=1e-14)
+    assert logarithmic_negativity(red, dims, 1, 2) > 0.0
