@@ -122,3 +122,19 @@ def test_packed_rhs_matches_csr_on_any_diagonals(offsets: tuple[int, ...], threa
     ref = np.zeros((d, d))
     lind._apply_packed_kernel(m, stacked, ref)
     np.testing.assert_allclose(got, ref, rtol=1e-13, atol=1e-13)
+
+
+def test_using_threads_sets_once_and_restores() -> None:
+    """using_threads sets numba's count for its body (an enclosing call with the same
+    count makes the inner one a no-op) and restores the previous count after."""
+    import numba
+
+    before = numba.get_num_threads()
+    want = min(2, int(numba.config.NUMBA_NUM_THREADS))
+    with kernels.using_threads(2):
+        assert numba.get_num_threads() == want
+        with kernels.using_threads(2):
+            assert numba.get_num_threads() == want
+        assert numba.get_num_threads() == want
+    assert numba.get_num_threads() == before
+    assert kernels._active == [1]

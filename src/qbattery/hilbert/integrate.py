@@ -16,6 +16,7 @@ instead (same steps, for comparison: ``benchmarks/rk_driver.py``).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -24,6 +25,7 @@ from numpy.typing import NDArray
 from scipy.integrate import DOP853, RK45, OdeSolver
 
 from ..errors import IntegrationError
+from ._compiled import kernels
 from .rk import STEPPERS
 
 __all__ = ["INTEGRATORS", "STABILITY_RADIUS", "STABILITY_RECTANGLE", "integrate",
@@ -205,6 +207,24 @@ def _own(fun: Callable[..., Any], y0: State, times: NDArray[np.float64], k: int,
          inplace: bool, threads: int) -> dict[str, int]:
     """:func:`integrate` with an in-place stepper of :mod:`.rk` (outputs ``times``,
     numbered from ``k``). Step-size policy and error norm as SciPy's."""
+    with _kernel_threads(threads):
+        return _run_own(fun, y0, times, k, rtol=rtol, atol=atol, on_output=on_output,
+                        on_step=on_step, method=method, largest=largest, cap=cap,
+                        first_step=first_step, t0=t0, inplace=inplace, threads=threads)
+
+
+def _kernel_threads(threads: int) -> contextlib.AbstractContextManager[Any]:
+    """numba's thread count for the compiled kernels, set once for a whole integration
+    (:func:`qbattery.hilbert.kernels.using_threads`; nothing without numba)."""
+    compiled = kernels() if threads > 1 else None
+    return contextlib.nullcontext() if compiled is None else compiled.using_threads(threads)
+
+
+def _run_own(fun: Callable[..., Any], y0: State, times: NDArray[np.float64], k: int, *,
+             rtol: float, atol: float, on_output: Callable[[int, float, State], None],
+             on_step: Callable[[float, State], None] | None, method: str, largest: float,
+             cap: Callable[[State], float] | None, first_step: float | None, t0: float,
+             inplace: bool, threads: int) -> dict[str, int]:
     y0 = np.ascontiguousarray(y0).ravel()
     into = fun if inplace else _writing(fun)
     stepper = STEPPERS[method](into, y0, threads=threads)

@@ -41,7 +41,7 @@ from numba import njit, prange
 from numpy.typing import NDArray
 
 __all__ = ["Diagonals", "combine", "packed_rhs", "packed_rhs_threads",
-           "transpose_into", "transpose_threads"]
+           "transpose_into", "transpose_threads", "using_threads"]
 
 #: Tile of the compiled transpose.
 _TILE = 32
@@ -255,7 +255,7 @@ class Diagonals:
             return
         transpose: Any = transpose_threads
         rows: Any = packed_rhs_threads
-        with _numba_threads(threads):
+        with using_threads(threads):
             transpose(m, mt)
             rows(m, mt, *self.arguments(data), out)
 
@@ -329,20 +329,29 @@ def combine(coef: NDArray[np.float64], w: NDArray[np.float64], rows: NDArray[np.
     if w.shape[1] < PARALLEL_MIN_DIM ** 2:
         threads = 1
     run: Any = _combine if threads == 1 else _combine_threads
-    with _numba_threads(threads):
+    with using_threads(threads):
         run(np.ascontiguousarray(coef), w.reshape(-1), w.shape[1], rows, out.reshape(-1))
 
 
+#: The thread count the innermost :func:`using_threads` has set (1: none set).
+_active = [1]
+
+
 @contextlib.contextmanager
-def _numba_threads(threads: int) -> Iterator[None]:
-    """Run the body with ``threads`` numba threads (nothing to set for one)."""
-    if threads == 1:
+def using_threads(threads: int) -> Iterator[None]:
+    """Run the body with ``threads`` of numba's threads, restored after it. Nothing to
+    do for one, or when an enclosing call has set the same count: an integration sets
+    it once around all its steps (setting and restoring it around every kernel call
+    cost ~10 us, 12 000 times in Fig. 6a)."""
+    if threads == 1 or threads == _active[0]:
         yield
         return
-    previous = numba.get_num_threads()
+    previous, outer = numba.get_num_threads(), _active[0]
     config: Any = numba.config
     numba.set_num_threads(min(threads, int(config.NUMBA_NUM_THREADS)))
+    _active[0] = threads
     try:
         yield
     finally:
         numba.set_num_threads(previous)
+        _active[0] = outer

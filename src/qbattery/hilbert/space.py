@@ -154,7 +154,7 @@ class RotatingHamiltonian:
         h = self.static
         if h.count_nonzero() == 0:  # nothing static (Lanczos cannot start from H = 0)
             out = 0.0
-        elif h.shape[0] <= 64:
+        elif h.shape[0] <= 256:  # dense is faster: 0.9 vs 2.1 ms at D = 176, 16 vs 3.5 at 576
             ev = np.linalg.eigvalsh(h.toarray())
             out = float(ev[-1] - ev[0])
         else:
