@@ -109,3 +109,30 @@ def test_reductions_compute_each_reduced_state_once() -> None:
     assert logarithmic_negativity(red, dims, 1, 2) == pytest.approx(
         logarithmic_negativity(rho, dims, 1, 2), abs=1e-14)
     assert logarithmic_negativity(red, dims, 1, 2) > 0.0
+
+
+def test_reductions_of_the_packed_state_are_those_of_rho() -> None:
+    """Reductions.packed(M): reduced states traced from the packed M (Tr_B M^T =
+    (Tr_B M)^T), expectations from M, and rho unpacked only when asked for, all equal
+    to those of rho itself."""
+    import scipy.sparse as sp
+
+    from qbattery.observables import Reductions, pack_hermitian, unpack_hermitian
+
+    rng = np.random.default_rng(6)
+    dims = (3, 2, 4)
+    x = rng.standard_normal((24, 24)) + 1j * rng.standard_normal((24, 24))
+    rho = x @ x.conj().T
+    rho /= np.trace(rho)
+    m = pack_hermitian(rho)
+    np.testing.assert_allclose(unpack_hermitian(m), rho, atol=1e-15)
+    packed, full = Reductions.packed(m, dims), Reductions(rho, dims)
+    assert packed._rho is None
+    for keep in [(0,), (1,), (2, 0), (0, 1, 2)]:
+        np.testing.assert_allclose(packed.state(keep), full.state(keep), atol=1e-15)
+        np.testing.assert_allclose(packed.spectrum(keep), full.spectrum(keep), atol=1e-14)
+    op = sp.coo_matrix(rng.standard_normal((24, 24)) * (rng.random((24, 24)) < 0.2))
+    assert packed.expect(op) == pytest.approx(np.trace(op.toarray() @ rho), abs=1e-14)
+    assert full.expect(op) == pytest.approx(np.trace(op.toarray() @ rho), abs=1e-14)
+    assert packed._rho is None  # nothing so far needed the full state
+    np.testing.assert_allclose(packed.rho, rho, atol=1e-15)

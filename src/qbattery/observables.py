@@ -15,7 +15,7 @@ a qubit).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -35,6 +35,8 @@ __all__ = [
     "levels",
     "logarithmic_negativity",
     "mutual_information",
+    "pack_hermitian",
+    "unpack_hermitian",
     "von_neumann_entropy",
 ]
 
@@ -103,8 +105,8 @@ def spectral_entropy(p: NDArray[np.float64]) -> float:
     return float(-np.sum(p * np.log(p)))
 
 
-def _partial(rho: NDArray[np.complex128], dims: tuple[int, ...], keep: tuple[int, ...]
-             ) -> NDArray[np.complex128]:
+def _partial(rho: NDArray[Any], dims: tuple[int, ...], keep: tuple[int, ...]
+             ) -> NDArray[Any]:
     n = len(dims)
     t = rho.reshape(dims + dims)
     letters = "abcdefghijklmnopqrstuvwxyz"
@@ -126,22 +128,53 @@ class Reductions:
     each computed once: an engine's output asks for the same ones several times
     (occupations, ergotropies, figures, entropies, correlations).
 
+    From the packed form M (:meth:`packed`) the reduced states are traced from M
+    (real, and Tr_B M^T = (Tr_B M)^T, so they are the packed reduced states) and the
+    full rho is unpacked only if asked for (:attr:`rho`): at D = 1152 unpacking took
+    7 ms per output.
+
     Args:
         rho: the density matrix (D x D).
         dims: each factor's dimension.
     """
 
-    def __init__(self, rho: NDArray[np.complex128], dims: Sequence[int]) -> None:
-        self.rho = rho
+    def __init__(self, rho: NDArray[np.complex128] | None, dims: Sequence[int], *,
+                 packed: NDArray[np.float64] | None = None) -> None:
+        self._rho = rho
+        self._packed = packed
         self.dims = tuple(int(d) for d in dims)
         self._states: dict[tuple[int, ...], NDArray[np.complex128]] = {}
         self._spectra: dict[tuple[int, ...], NDArray[np.float64]] = {}
 
+    @classmethod
+    def packed(cls, m: NDArray[np.float64], dims: Sequence[int]) -> Reductions:
+        """The reductions of the state whose packed form is ``m`` (:func:`pack_hermitian`;
+        read during this object's use, not copied)."""
+        return cls(None, dims, packed=m)
+
+    @property
+    def rho(self) -> NDArray[np.complex128]:
+        """The full density matrix (unpacked on first use)."""
+        if self._rho is None:
+            assert self._packed is not None
+            self._rho = unpack_hermitian(self._packed)
+        return self._rho
+
     def state(self, keep: tuple[int, ...]) -> NDArray[np.complex128]:
         """The reduced density matrix of the factors ``keep`` (in that order)."""
         if keep not in self._states:
-            self._states[keep] = _partial(self.rho, self.dims, keep)
+            if self._packed is not None:
+                self._states[keep] = unpack_hermitian(_partial(self._packed, self.dims, keep))
+            else:
+                self._states[keep] = _partial(self.rho, self.dims, keep)
         return self._states[keep]
+
+    def expect(self, op: Any) -> complex:
+        """tr(op rho) for a COO matrix ``op`` (``data``, ``row``, ``col``), in O(nnz)."""
+        if self._packed is None:
+            return complex(np.sum(op.data * self.rho[op.col, op.row]))
+        direct, mirror = self._packed[op.col, op.row], self._packed[op.row, op.col]
+        return complex(0.5 * np.sum(op.data * ((direct + mirror) + 1j * (direct - mirror))))
 
     def spectrum(self, keep: tuple[int, ...]) -> NDArray[np.float64]:
         """The eigenvalues (ascending) of :meth:`state` ``(keep)``'s Hermitian part."""
@@ -154,6 +187,21 @@ class Reductions:
     def entropy(self, keep: tuple[int, ...]) -> float:
         """S of the reduced state of ``keep`` (nats)."""
         return spectral_entropy(self.spectrum(keep))
+
+
+def pack_hermitian(rho: NDArray[np.complex128]) -> NDArray[np.float64]:
+    """M = Re rho + Im rho for a Hermitian rho: the real matrix the density-matrix
+    engines store (:mod:`qbattery.hilbert.lindblad`)."""
+    return np.asarray(rho.real + rho.imag)
+
+
+def unpack_hermitian(m: NDArray[np.float64]) -> NDArray[np.complex128]:
+    """rho = (M + M^T)/2 + i (M - M^T)/2, the Hermitian matrix that M packs."""
+    out = np.empty(m.shape, dtype=complex)
+    np.add(m, m.T, out=out.real)
+    np.subtract(m, m.T, out=out.imag)
+    out *= 0.5
+    return out
 
 
 def mutual_information(rho: ArrayLike, dims: tuple[int, ...], i: int, j: int) -> float:

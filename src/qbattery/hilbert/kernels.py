@@ -255,6 +255,10 @@ class Diagonals:
             return
         transpose: Any = transpose_threads
         rows: Any = packed_rhs_threads
+        if threads == _active[0]:  # set by the integration (no context per call)
+            transpose(m, mt)
+            rows(m, mt, *self.arguments(data), out)
+            return
         with using_threads(threads):
             transpose(m, mt)
             rows(m, mt, *self.arguments(data), out)
@@ -329,8 +333,12 @@ def combine(coef: NDArray[np.float64], w: NDArray[np.float64], rows: NDArray[np.
     if w.shape[1] < PARALLEL_MIN_DIM ** 2:
         threads = 1
     run: Any = _combine if threads == 1 else _combine_threads
+    args = (np.ascontiguousarray(coef), w.reshape(-1), w.shape[1], rows, out.reshape(-1))
+    if threads == 1 or threads == _active[0]:
+        run(*args)
+        return
     with using_threads(threads):
-        run(np.ascontiguousarray(coef), w.reshape(-1), w.shape[1], rows, out.reshape(-1))
+        run(*args)
 
 
 #: The thread count the innermost :func:`using_threads` has set (1: none set).

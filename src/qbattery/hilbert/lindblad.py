@@ -34,6 +34,7 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
+from ..observables import pack_hermitian, unpack_hermitian
 from ._compiled import kernels as _kernels
 from .space import FockSpace, Jump, jump_operator
 
@@ -98,20 +99,6 @@ def transpose(m: NDArray[Any], out: NDArray[Any] | None = None) -> NDArray[Any]:
     for i in range(0, n, _TILE):
         for j in range(0, n, _TILE):
             out[i:i + _TILE, j:j + _TILE] = m[j:j + _TILE, i:i + _TILE].T
-    return out
-
-
-def pack_hermitian(rho: NDArray[np.complex128]) -> NDArray[np.float64]:
-    """M = Re rho + Im rho for a Hermitian rho (see the module doc)."""
-    return np.asarray(rho.real + rho.imag)
-
-
-def unpack_hermitian(m: NDArray[np.float64]) -> NDArray[np.complex128]:
-    """rho = (M + M^T)/2 + i (M - M^T)/2, the Hermitian matrix that M packs."""
-    out = np.empty(m.shape, dtype=complex)
-    np.add(m, m.T, out=out.real)
-    np.subtract(m, m.T, out=out.imag)
-    out *= 0.5
     return out
 
 

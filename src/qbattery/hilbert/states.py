@@ -109,9 +109,11 @@ def anomalous_operators(model: Model | CompiledModel, space: FockSpace
     return [sp.coo_matrix(xs[i] @ xs[j]) for i, j in compiled(model).anomalous_pairs]
 
 
-def expectations(ops: Sequence[sp.coo_matrix], rho: NDArray[np.complex128]
+def expectations(ops: Sequence[sp.coo_matrix], rho: NDArray[np.complex128] | Reductions
                  ) -> NDArray[np.complex128]:
     """tr(op rho) for each COO matrix of ``ops``."""
+    if isinstance(rho, Reductions):
+        return np.array([rho.expect(op) for op in ops], dtype=complex)
     return np.array([_trace_with(op, rho) for op in ops], dtype=complex)
 
 
@@ -144,7 +146,7 @@ def mode_observables(rho: NDArray[np.complex128] | Reductions, space: FockSpace,
                                                              + np.diagonal(r, 1).conj())))
         erg[i] = ergotropy_of_levels(r, mode.kind.energies(mode.frequency, d),
                                      spectrum=red.spectrum((i,)))
-    coh = np.array([_trace_with(op, red.rho) for op in pairs], dtype=complex)
+    coh = np.array([red.expect(op) for op in pairs], dtype=complex)
     return occ, amp, coh, erg
 
 

@@ -58,7 +58,6 @@ from ..hilbert import (
     pack_hermitian,
     plan_cutoffs,
     tails,
-    unpack_hermitian,
 )
 from ..hilbert.states import initial_state, resize
 from ..hilbert.truncation import SAFETY
@@ -189,7 +188,7 @@ def _start(problem: CompiledModel, state: State | None, space: FockSpace,
     return eqs.join(np.asarray(alpha0)[eqs.osc], pack_hermitian(rho))
 
 
-def _anomalous(eqs: DisplacedEquations, rho: NDArray[np.complex128],
+def _anomalous(eqs: DisplacedEquations, rho: Reductions,
                a: NDArray[np.complex128], x: NDArray[np.complex128]) -> NDArray[np.complex128]:
     """<x_i x_j> = <x_i' x_j'> + a_i <x_j'> + a_j <x_i'> + a_i a_j for each anomalous pair
     (a: the frame's displacement, zero on qubits; x: the frame's <x'>)."""
@@ -230,8 +229,7 @@ class _Series(DensitySeries):
         problem, space = self.problem, eqs.space
         a = np.zeros(len(problem.modes), dtype=complex)
         a[eqs.osc] = alpha
-        rho = unpack_hermitian(m)
-        red = Reductions(rho, space.dims)
+        red = Reductions.packed(m, space.dims)
         o, x, c, w = mode_observables(red, space, problem, eqs.pairs)
         self.occ[:, k] = o + np.abs(a) ** 2 + 2 * np.real(a.conj() * x)
         self.amp[:, k] = a + x
@@ -240,11 +238,11 @@ class _Series(DensitySeries):
             self.coh[p, k] = (c[p] + np.conj(a[j]) * x[i] + a[i] * np.conj(x[j])
                               + np.conj(a[j]) * a[i])
         self.disp[:, k] = a
-        self.anom[:, k] = _anomalous(eqs, rho, a, x)
+        self.anom[:, k] = _anomalous(eqs, red, a, x)
         self.figures.record(k, red, space.dims, self.erg[:, k], a)  # lab frame D(a) rho D(a)^dag
         self.cutoff_used[:, k] = space.dims
         if self.is_last(k):
-            self.final.update(rho=rho, alpha=a, dims=space.dims)
+            self.final.update(rho=red.rho, alpha=a, dims=space.dims)
         self.catalyst.record(k, red, space, a)
         self.entropy.record(k, red)
 

@@ -60,7 +60,6 @@ from ..hilbert import (
     rotating_hamiltonian,
     stable_step,
     tails,
-    unpack_hermitian,
 )
 from ..hilbert.redfield import RedfieldBaths
 from ..hilbert.space import RotatingHamiltonian
@@ -160,13 +159,13 @@ def solve_on_space(model: Model | CompiledModel, space: FockSpace, times: NDArra
             context.report(t, status)
 
     def on_output(k: int, t: float, y: NDArray[np.float64]) -> None:
-        rho = unpack_hermitian(y.reshape(dim, dim))
+        red = Reductions.packed(y.reshape(dim, dim), space.dims)
         if on_state is not None:
-            on_state(t, rho)
-        populations = marginals(rho, space)
+            on_state(t, red.rho)
+        populations = marginals(y.reshape(dim, dim), space)  # the packed diagonal is rho's
         series.tail[:, k] = tails(populations, space)
         monitor.check(t, populations)
-        series.record(k, rho)
+        series.record(k, red)
 
     if rho0 is None:
         rho0 = initial_state(problem, space)
@@ -200,18 +199,18 @@ class _Series(DensitySeries):
         self.anom = np.zeros((len(self.anomalous), n_t), dtype=complex)
         self.final: list[NDArray[np.complex128]] = []
 
-    def record(self, k: int, rho: NDArray[np.complex128]) -> None:
+    def record(self, k: int, red: Reductions) -> None:
         space = self.space
         if self.is_last(k):
-            self.final.append(rho)
-        red = Reductions(rho, space.dims)
+            self.final.append(red.rho)
         self.occ[:, k], self.amp[:, k], self.coh[:, k], self.erg[:, k] = mode_observables(
             red, space, self.problem, self.pairs)
-        self.anom[:, k] = expectations(self.anomalous, rho)
+        self.anom[:, k] = expectations(self.anomalous, red)
         self.catalyst.record(k, red, space)
         self.entropy.record(k, red)
         self.figures.record(k, red, space.dims, self.erg[:, k])
-        self.redfield.record(k, rho)
+        if self.redfield.rows:  # the baths' heat needs the full state
+            self.redfield.record(k, red.rho)
 
     def output(self, t_end: float, max_tail: NDArray[np.float64],
                stats: dict[str, Any]) -> EngineOutput:
