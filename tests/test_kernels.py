@@ -126,15 +126,23 @@ def test_packed_rhs_matches_csr_on_any_diagonals(offsets: tuple[int, ...], threa
 
 def test_using_threads_sets_once_and_restores() -> None:
     """using_threads sets numba's count for its body (an enclosing call with the same
-    count makes the inner one a no-op) and restores the previous count after."""
+    count makes the inner one a no-op) and restores the previous count after; what it
+    set is per Python thread."""
+    import threading
+
     import numba
 
     before = numba.get_num_threads()
     want = min(2, int(numba.config.NUMBA_NUM_THREADS))
+    seen: list[int] = []
     with kernels.using_threads(2):
         assert numba.get_num_threads() == want
         with kernels.using_threads(2):
             assert numba.get_num_threads() == want
         assert numba.get_num_threads() == want
+        other = threading.Thread(target=lambda: seen.append(kernels._active.threads))
+        other.start()
+        other.join()
+    assert seen == [1]  # per Python thread, as numba's count is
     assert numba.get_num_threads() == before
-    assert kernels._active == [1]
+    assert kernels._active.threads == 1

@@ -31,6 +31,7 @@ blow-up still shows in the integrator's error norm.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -255,7 +256,7 @@ class Diagonals:
             return
         transpose: Any = transpose_threads
         rows: Any = packed_rhs_threads
-        if threads == _active[0]:  # set by the integration (no context per call)
+        if threads == _active_threads():  # set by the integration (no context per call)
             transpose(m, mt)
             rows(m, mt, *self.arguments(data), out)
             return
@@ -334,15 +335,25 @@ def combine(coef: NDArray[np.float64], w: NDArray[np.float64], rows: NDArray[np.
         threads = 1
     run: Any = _combine if threads == 1 else _combine_threads
     args = (np.ascontiguousarray(coef), w.reshape(-1), w.shape[1], rows, out.reshape(-1))
-    if threads == 1 or threads == _active[0]:
+    if threads == 1 or threads == _active_threads():
         run(*args)
         return
     with using_threads(threads):
         run(*args)
 
 
-#: The thread count the innermost :func:`using_threads` has set (1: none set).
-_active = [1]
+class _Active(threading.local):
+    """The thread count the innermost :func:`using_threads` of this Python thread has set
+    (1: none). Per thread, as numba's own count is."""
+
+    threads = 1
+
+
+_active = _Active()
+
+
+def _active_threads() -> int:
+    return _active.threads
 
 
 @contextlib.contextmanager
@@ -351,15 +362,15 @@ def using_threads(threads: int) -> Iterator[None]:
     do for one, or when an enclosing call has set the same count: an integration sets
     it once around all its steps (setting and restoring it around every kernel call
     cost ~10 us, 12 000 times in Fig. 6a)."""
-    if threads == 1 or threads == _active[0]:
+    if threads == 1 or threads == _active.threads:
         yield
         return
-    previous, outer = numba.get_num_threads(), _active[0]
+    previous, outer = numba.get_num_threads(), _active.threads
     config: Any = numba.config
     numba.set_num_threads(min(threads, int(config.NUMBA_NUM_THREADS)))
-    _active[0] = threads
+    _active.threads = threads
     try:
         yield
     finally:
         numba.set_num_threads(previous)
-        _active[0] = outer
+        _active.threads = outer
