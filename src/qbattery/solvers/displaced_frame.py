@@ -201,6 +201,9 @@ class DisplacedEquations:
             ops += [v, v.conj().T]
             rows += [("p", k, -1j, -1), ("pc", k, -1j, -1)]
         self.menv = [env for env, _, _ in ham.modulated]
+        # each enveloped part's envelope among the terms' (evaluated once per time)
+        where = {id(env): e for e, env in enumerate(self.envelopes)}
+        self._menv_index = np.array([where[id(env)] for env in self.menv], dtype=int)
         self.mdelta = np.array([delta for _, delta, _ in ham.modulated])
         for k, (_, _, v) in enumerate(ham.modulated):
             ops += [v, v.conj().T]
@@ -264,7 +267,7 @@ class DisplacedEquations:
         nf, k0 = self.fdelta.size, self._phase0
         v[k0:k0 + nf] *= np.where(self.fenv >= 0, f[self.fenv] if f.size else 1.0, 1.0)
         if self.menv:
-            menv = np.array([float(env(t)) for env in self.menv])
+            menv = f[self._menv_index]
             nm, np_ = menv.size, self.pdelta.size
             at = k0 + nf + 2 * np_
             v[at:at + nm] *= menv
