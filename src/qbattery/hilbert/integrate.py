@@ -144,9 +144,10 @@ def integrate(fun: Callable[..., Any], y0: State, times: NDArray[np.float64], *,
     if first_step is not None:
         first_step = min(first_step, largest, float(times[-1]) - t0)
     if method in STEPPERS and (DRIVER == "own" or method not in INTEGRATORS):
-        return _own(fun, y0, times[k:], k, rtol=rtol, atol=atol, on_output=on_output,
-                    on_step=on_step, method=method, largest=largest, cap=cap,
-                    first_step=first_step, t0=t0, inplace=inplace, threads=threads)
+        with _kernel_threads(threads):  # numba's count set once, for all the steps
+            return _own(fun, y0, times[k:], k, rtol=rtol, atol=atol, on_output=on_output,
+                        on_step=on_step, method=method, largest=largest, cap=cap,
+                        first_step=first_step, t0=t0, inplace=inplace, threads=threads)
     if inplace:
         fun = _returning(fun)
     return _scipy(fun, y0, times, k, rtol=rtol, atol=atol, on_output=on_output,
@@ -200,19 +201,6 @@ def _fail(t: float, message: str) -> None:
         "for this method (check rates and couplings, or loosen rtol/atol)")
 
 
-def _own(fun: Callable[..., Any], y0: State, times: NDArray[np.float64], k: int, *,
-         rtol: float, atol: float, on_output: Callable[[int, float, State], None],
-         on_step: Callable[[float, State], None] | None, method: str, largest: float,
-         cap: Callable[[State], float] | None, first_step: float | None, t0: float,
-         inplace: bool, threads: int) -> dict[str, int]:
-    """:func:`integrate` with an in-place stepper of :mod:`.rk` (outputs ``times``,
-    numbered from ``k``). Step-size policy and error norm as SciPy's."""
-    with _kernel_threads(threads):
-        return _run_own(fun, y0, times, k, rtol=rtol, atol=atol, on_output=on_output,
-                        on_step=on_step, method=method, largest=largest, cap=cap,
-                        first_step=first_step, t0=t0, inplace=inplace, threads=threads)
-
-
 def _kernel_threads(threads: int) -> contextlib.AbstractContextManager[Any]:
     """numba's thread count for the compiled kernels, set once for a whole integration
     (:func:`qbattery.hilbert.kernels.using_threads`; nothing without numba)."""
@@ -220,11 +208,13 @@ def _kernel_threads(threads: int) -> contextlib.AbstractContextManager[Any]:
     return contextlib.nullcontext() if compiled is None else compiled.using_threads(threads)
 
 
-def _run_own(fun: Callable[..., Any], y0: State, times: NDArray[np.float64], k: int, *,
-             rtol: float, atol: float, on_output: Callable[[int, float, State], None],
-             on_step: Callable[[float, State], None] | None, method: str, largest: float,
-             cap: Callable[[State], float] | None, first_step: float | None, t0: float,
-             inplace: bool, threads: int) -> dict[str, int]:
+def _own(fun: Callable[..., Any], y0: State, times: NDArray[np.float64], k: int, *,
+         rtol: float, atol: float, on_output: Callable[[int, float, State], None],
+         on_step: Callable[[float, State], None] | None, method: str, largest: float,
+         cap: Callable[[State], float] | None, first_step: float | None, t0: float,
+         inplace: bool, threads: int) -> dict[str, int]:
+    """:func:`integrate` with an in-place stepper of :mod:`.rk` (outputs ``times``,
+    numbered from ``k``). Step-size policy and error norm as SciPy's."""
     y0 = np.ascontiguousarray(y0).ravel()
     into = fun if inplace else _writing(fun)
     stepper = STEPPERS[method](into, y0, threads=threads)
