@@ -92,7 +92,7 @@ class FigureRecorder:
             ergotropy: each mode's (lab-frame) ergotropy, already computed by the engine.
             displacements: frame displacements alpha_i (rho_lab = D(alpha) rho D(alpha)^dag).
         """
-        red = rho if isinstance(rho, Reductions) else Reductions(rho, dims)
+        red = Reductions.of(rho, dims)
         energy = np.zeros(len(self.model.modes))
         for i, mode in enumerate(self.model.modes):
             r = red.state((i,))

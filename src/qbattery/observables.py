@@ -36,6 +36,7 @@ __all__ = [
     "logarithmic_negativity",
     "mutual_information",
     "pack_hermitian",
+    "trace_with",
     "unpack_hermitian",
     "von_neumann_entropy",
 ]
@@ -147,6 +148,11 @@ class Reductions:
         self._spectra: dict[tuple[int, ...], NDArray[np.float64]] = {}
 
     @classmethod
+    def of(cls, rho: NDArray[np.complex128] | Reductions, dims: Sequence[int]) -> Reductions:
+        """``rho``'s reductions (itself if it is one already)."""
+        return rho if isinstance(rho, Reductions) else cls(rho, dims)
+
+    @classmethod
     def packed(cls, m: NDArray[np.float64], dims: Sequence[int]) -> Reductions:
         """The reductions of the state whose packed form is ``m`` (:func:`pack_hermitian`;
         read during this object's use, not copied)."""
@@ -172,7 +178,7 @@ class Reductions:
     def expect(self, op: Any) -> complex:
         """tr(op rho) for a COO matrix ``op`` (``data``, ``row``, ``col``), in O(nnz)."""
         if self._packed is None:
-            return complex(np.sum(op.data * self.rho[op.col, op.row]))
+            return trace_with(op, self.rho)
         direct, mirror = self._packed[op.col, op.row], self._packed[op.row, op.col]
         return complex(0.5 * np.sum(op.data * ((direct + mirror) + 1j * (direct - mirror))))
 
@@ -187,6 +193,11 @@ class Reductions:
     def entropy(self, keep: tuple[int, ...]) -> float:
         """S of the reduced state of ``keep`` (nats)."""
         return spectral_entropy(self.spectrum(keep))
+
+
+def trace_with(op: Any, rho: NDArray[np.complex128]) -> complex:
+    """tr(op rho) = sum_jk op_jk rho_kj for a COO matrix ``op``, in O(nnz)."""
+    return complex(np.sum(op.data * rho[op.col, op.row]))
 
 
 def pack_hermitian(rho: NDArray[np.complex128]) -> NDArray[np.float64]:

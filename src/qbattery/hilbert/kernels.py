@@ -249,18 +249,11 @@ class Diagonals:
               out: NDArray[np.float64], threads: int = 1) -> None:
         """out = packed d rho/dt of ``m`` for the stacked matrix with values ``data``
         (``mt`` a work matrix for M^T), on ``threads`` of numba's threads."""
-        if threads == 1 or m.shape[0] < PARALLEL_MIN_DIM:
-            serial: Any = packed_rhs
-            transpose_into(m, mt)
-            serial(m, mt, *self.arguments(data), out)
-            return
-        transpose: Any = transpose_threads
-        rows: Any = packed_rhs_threads
-        if threads == _active_threads():  # set by the integration (no context per call)
-            transpose(m, mt)
-            rows(m, mt, *self.arguments(data), out)
-            return
-        with using_threads(threads):
+        if m.shape[0] < PARALLEL_MIN_DIM:
+            threads = 1
+        transpose: Any = transpose_into if threads == 1 else transpose_threads
+        rows: Any = packed_rhs if threads == 1 else packed_rhs_threads
+        with _threads_for(threads):
             transpose(m, mt)
             rows(m, mt, *self.arguments(data), out)
 
@@ -334,12 +327,8 @@ def combine(coef: NDArray[np.float64], w: NDArray[np.float64], rows: NDArray[np.
     if w.shape[1] < PARALLEL_MIN_DIM ** 2:
         threads = 1
     run: Any = _combine if threads == 1 else _combine_threads
-    args = (np.ascontiguousarray(coef), w.reshape(-1), w.shape[1], rows, out.reshape(-1))
-    if threads == 1 or threads == _active_threads():
-        run(*args)
-        return
-    with using_threads(threads):
-        run(*args)
+    with _threads_for(threads):
+        run(np.ascontiguousarray(coef), w.reshape(-1), w.shape[1], rows, out.reshape(-1))
 
 
 class _Active(threading.local):
@@ -352,8 +341,14 @@ class _Active(threading.local):
 _active = _Active()
 
 
-def _active_threads() -> int:
-    return _active.threads
+#: The context of a call that changes nothing (reusable).
+_UNCHANGED = contextlib.nullcontext()
+
+
+def _threads_for(threads: int) -> contextlib.AbstractContextManager[Any]:
+    """:func:`using_threads`, or nothing to enter when the count is already set (one
+    thread, or inside an integration that set it): no generator per kernel call."""
+    return _UNCHANGED if threads in (1, _active.threads) else using_threads(threads)
 
 
 @contextlib.contextmanager

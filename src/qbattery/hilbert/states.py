@@ -20,6 +20,7 @@ from ..observables import (
     ergotropy_of_levels,
     logarithmic_negativity,
     partial_trace,
+    trace_with,
     von_neumann_entropy,
 )
 from ..terms import CompiledModel, compiled
@@ -38,7 +39,6 @@ __all__ = [
     "marginals",
     "mode_observables",
     "reduced_state",
-    "reductions",
     "resize",
     "tails",
 ]
@@ -74,22 +74,10 @@ def tails(populations: Sequence[NDArray[np.float64]], space: FockSpace) -> NDArr
                      for p, kind in zip(populations, space.kinds, strict=True)])
 
 
-def reduced_state(rho: NDArray[np.complex128] | Reductions, space: FockSpace,
-                  keep: Sequence[int]) -> NDArray[np.complex128]:
+def reduced_state(rho: NDArray[np.complex128], space: FockSpace, keep: Sequence[int]
+                  ) -> NDArray[np.complex128]:
     """Reduced density matrix of the modes ``keep`` (in that order)."""
-    if isinstance(rho, Reductions):
-        return rho.state(tuple(keep))
     return partial_trace(rho, space.dims, tuple(keep))
-
-
-def reductions(rho: NDArray[np.complex128] | Reductions, space: FockSpace) -> Reductions:
-    """``rho``'s :class:`~qbattery.observables.Reductions` (itself if it is one)."""
-    return rho if isinstance(rho, Reductions) else Reductions(rho, space.dims)
-
-
-def _trace_with(op: sp.coo_matrix, rho: NDArray[np.complex128]) -> complex:
-    """tr(op rho) = sum_jk op_jk rho_kj for a sparse op, in O(nnz)."""
-    return complex(np.sum(op.data * rho[op.col, op.row]))
 
 
 def pair_operators(model: Model | CompiledModel, space: FockSpace) -> list[sp.coo_matrix]:
@@ -114,7 +102,7 @@ def expectations(ops: Sequence[sp.coo_matrix], rho: NDArray[np.complex128] | Red
     """tr(op rho) for each COO matrix of ``ops``."""
     if isinstance(rho, Reductions):
         return np.array([rho.expect(op) for op in ops], dtype=complex)
-    return np.array([_trace_with(op, rho) for op in ops], dtype=complex)
+    return np.array([trace_with(op, rho) for op in ops], dtype=complex)
 
 
 def mode_observables(rho: NDArray[np.complex128] | Reductions, space: FockSpace,
@@ -133,7 +121,7 @@ def mode_observables(rho: NDArray[np.complex128] | Reductions, space: FockSpace,
     Returns:
         (occupation, amplitude, pair_coherence, ergotropy) at this instant.
     """
-    red = reductions(rho, space)
+    red = Reductions.of(rho, space.dims)
     n = len(space.dims)
     occ = np.zeros(n)
     amp = np.zeros(n, dtype=complex)
@@ -182,7 +170,7 @@ def catalyst_observables(rho: NDArray[np.complex128] | Reductions, space: FockSp
             fidelity and purity only).
     """
     names = model.names
-    red = reductions(rho, space)
+    red = Reductions.of(rho, space.dims)
     q = model.index(catalyst)
     rho_q = red.state((q,))
     ground = coherent_vector(-displacement, space.dims[q])  # D(beta)^dag |0> = |-beta>
@@ -264,8 +252,8 @@ class EntropyRecorder:
     def record(self, k: int, rho: NDArray[np.complex128] | Reductions) -> None:
         """Record output ``k``."""
         if self.active:
-            self.values[k] = von_neumann_entropy(rho.rho if isinstance(rho, Reductions)
-                                                 else rho)
+            full = rho.rho if isinstance(rho, Reductions) else rho
+            self.values[k] = von_neumann_entropy(full)
 
     def extra(self) -> dict[str, tuple[tuple[str, ...], NDArray[np.float64]]]:
         """``{"entropy": ...}`` when active, else nothing."""

@@ -61,7 +61,6 @@ rho', Hermitian by construction.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import cast
 
 import numpy as np
 import scipy.sparse as sp
@@ -156,9 +155,9 @@ class DisplacedEquations:
         self.last_t = 0.0
 
     def _sigma_gather(self) -> None:
-        """<sigma_-> = W @ y[index]: tr(sigma rho) as a weighted sum of the entries of
-        M (rho = (M + M^T + i (M - M^T))/2, so entry (c, r) of rho is
-        ((1 + i) M[c, r] + (1 - i) M[r, c])/2), indexed in the state vector."""
+        """<sigma_-> = W @ M.ravel()[index]: tr(sigma rho) as a weighted sum of the
+        entries of M (rho = (M + M^T + i (M - M^T))/2, so entry (c, r) of rho is
+        ((1 + i) M[c, r] + (1 - i) M[r, c])/2)."""
         dim, nq = self.space.size, len(self.sigma)
         idx: list[NDArray[np.int64]] = []
         w: list[NDArray[np.complex128]] = []
@@ -167,7 +166,6 @@ class DisplacedEquations:
             w += [0.5 * (1 + 1j) * op.data, 0.5 * (1 - 1j) * op.data]
         sizes = [a.size for a in idx]
         self._sig_flat = np.concatenate(idx or [np.zeros(0, dtype=np.int64)])
-        self._sig_index = 2 * self.no + self._sig_flat
         self._sig_weights = np.zeros((nq, sum(sizes)), dtype=complex)
         start = 0
         for k in range(2 * nq):
@@ -265,7 +263,7 @@ class DisplacedEquations:
         enveloped Hamiltonian parts) scaled by it."""
         f = self.factors(t)
         nf, k0 = self.fdelta.size, self._phase0
-        v[k0:k0 + nf] *= np.where(self.fenv >= 0, f[self.fenv] if f.size else 1.0, 1.0)
+        v[k0:k0 + nf] *= np.where(self.fenv >= 0, f[self.fenv], 1.0)
         if self.menv:
             menv = f[self._menv_index]
             nm, np_ = menv.size, self.pdelta.size
@@ -280,7 +278,7 @@ class DisplacedEquations:
         self.last_t = t
         no, nq = self.no, len(self.qub)
         alpha, m = self.split(y)
-        sig = cast("NDArray[np.complex128]", self._sig_weights @ y[self._sig_index])
+        sig = self.sigma_mean(m)
         v = np.empty(self._L.shape[1], dtype=complex)
         v[:no], v[2 * no:2 * no + nq] = alpha, sig
         np.conjugate(alpha, out=v[no:2 * no])

@@ -61,21 +61,18 @@ class AffineSparse:
         for t in terms:
             common = common + abs(t)
         halves = [self._pattern(abs(base.real) + common), self._pattern(abs(base.imag) + common)]
-        n = base.shape[1]
-        self._keys = [self._keys_of(h) for h in halves]
-        self.nnz = halves[0].nnz
+        keys = [self._keys_of(h) for h in halves]
         self.stacked = sp.csr_matrix(sp.vstack(halves))
         self.stacked.data[:] = 0.0
-        b0, b1 = (self._align(base, k) for k in self._keys)
+        b0, b1 = (self._align(base, k) for k in keys)
         t0, t1 = (np.array([self._align(t, k) for t in terms]).reshape(len(terms), k.size)
-                  for k in self._keys)
+                  for k in keys)
         # data = [Re(b0 + c t0), Im(b1 + c t1)] = base + c.view(float) @ real, with the
         # coefficients' real and imaginary parts interleaved (rows 2r and 2r + 1)
         self._base = np.concatenate([b0.real, b1.imag])
         self._real = np.empty((2 * len(terms), self.stacked.nnz))
         self._real[0::2] = np.hstack([t0.real, t1.imag])
         self._real[1::2] = np.hstack([-t0.imag, t1.real])
-        self._n = n
 
     @staticmethod
     def _pattern(m: sp.spmatrix) -> sp.csr_matrix:

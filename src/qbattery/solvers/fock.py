@@ -159,10 +159,11 @@ def solve_on_space(model: Model | CompiledModel, space: FockSpace, times: NDArra
             context.report(t, status)
 
     def on_output(k: int, t: float, y: NDArray[np.float64]) -> None:
-        red = Reductions.packed(y.reshape(dim, dim), space.dims)
+        m = y.reshape(dim, dim)
+        red = Reductions.packed(m, space.dims)
         if on_state is not None:
             on_state(t, red.rho)
-        populations = marginals(y.reshape(dim, dim), space)  # the packed diagonal is rho's
+        populations = marginals(m, space)  # the packed diagonal is rho's
         series.tail[:, k] = tails(populations, space)
         monitor.check(t, populations)
         series.record(k, red)
