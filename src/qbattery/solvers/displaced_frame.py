@@ -78,6 +78,7 @@ from ..hilbert import (
     stable_step,
 )
 from ..model import Model
+from ..observables import PackedTrace
 from ..terms import CompiledModel, compiled
 from ..terms.base import dense_block
 from .displaced_terms import AffineSparse, CounterRotating, Row, anomalous_groups, frame_drives
@@ -147,30 +148,12 @@ class DisplacedEquations:
         static = -1j * ham.static - sp.diags(self.lind.half_decay)
         self.gen = AffineSparse(static, ops)
         self.sigma = [sp.coo_matrix(space.lowering_operators[j]) for j in self.qub]
-        self._sigma_gather()
+        self.sigma_mean = PackedTrace(self.sigma, space.size)  # <sigma_-> of each qubit
         self._linear_map()
         self.pairs = pair_operators(problem, space)
         self.anomalous = anomalous_operators(problem, space)
         self.anomalous_pairs = problem.anomalous_pairs
         self.last_t = 0.0
-
-    def _sigma_gather(self) -> None:
-        """<sigma_-> = W @ M.ravel()[index]: tr(sigma rho) as a weighted sum of the
-        entries of M (rho = (M + M^T + i (M - M^T))/2, so entry (c, r) of rho is
-        ((1 + i) M[c, r] + (1 - i) M[r, c])/2)."""
-        dim, nq = self.space.size, len(self.sigma)
-        idx: list[NDArray[np.int64]] = []
-        w: list[NDArray[np.complex128]] = []
-        for op in self.sigma:
-            idx += [op.col * dim + op.row, op.row * dim + op.col]
-            w += [0.5 * (1 + 1j) * op.data, 0.5 * (1 - 1j) * op.data]
-        sizes = [a.size for a in idx]
-        self._sig_flat = np.concatenate(idx or [np.zeros(0, dtype=np.int64)])
-        self._sig_weights = np.zeros((nq, sum(sizes)), dtype=complex)
-        start = 0
-        for k in range(2 * nq):
-            self._sig_weights[k // 2, start:start + sizes[k]] = w[k]
-            start += sizes[k]
 
     def _linear_map(self) -> None:
         """[d alpha/dt; coeff] = L @ v for v = [alpha, alpha^*, s, s^*, phases] (s the
@@ -253,10 +236,6 @@ class DisplacedEquations:
         """The real state vector of alpha and the packed rho' (inverse of :meth:`split`)."""
         pairs = np.ascontiguousarray(alpha, dtype=complex).view(np.float64)
         return np.concatenate([pairs, m.ravel()])
-
-    def sigma_mean(self, m: NDArray[np.float64]) -> NDArray[np.complex128]:
-        """<sigma_-> of each qubit, tr(sigma rho), from the packed rho."""
-        return np.asarray(self._sig_weights @ m.ravel()[self._sig_flat])
 
     def _envelopes(self, t: float, v: NDArray[np.complex128]) -> NDArray[np.float64]:
         """The envelope values f(t), with the phases in ``v`` that carry one (forcing,
