@@ -136,3 +136,27 @@ def test_reductions_of_the_packed_state_are_those_of_rho() -> None:
     assert full.expect(op) == pytest.approx(np.trace(op.toarray() @ rho), abs=1e-14)
     assert packed._rho is None  # nothing so far needed the full state
     np.testing.assert_allclose(packed.rho, rho, atol=1e-15)
+
+
+def test_packed_trace_gives_each_operators_expectation() -> None:
+    """PackedTrace(ops, D)(M) = [tr(op rho) for op in ops] from the packed M of rho, for
+    complex non-Hermitian operators (a lowering one, a random sparse one), none at all,
+    and a diagonal one (entries read twice, from M[c, r] and M[r, c])."""
+    import scipy.sparse as sp
+
+    from qbattery.observables import PackedTrace, pack_hermitian
+
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((12, 12)) + 1j * rng.standard_normal((12, 12))
+    rho = x @ x.conj().T
+    rho /= np.trace(rho)
+    m = pack_hermitian(rho)
+    lower = sp.coo_matrix(np.diag(np.sqrt(np.arange(1.0, 12)), 1))
+    mask = rng.random((12, 12)) < 0.3
+    rand = sp.coo_matrix((rng.standard_normal((12, 12)) + 1j) * mask)
+    diag = sp.coo_matrix(np.diag(np.arange(12.0)))
+    ops = [lower, rand, diag]
+    got = PackedTrace(ops, 12)(m)
+    want = [np.trace(op.toarray() @ rho) for op in ops]
+    np.testing.assert_allclose(got, want, atol=1e-14)
+    assert PackedTrace([], 12)(m).shape == (0,)
