@@ -284,3 +284,32 @@ def test_integrate_reports_outputs_before_the_step_that_covers_them() -> None:
         if kind == "step":
             later = [u for k2, u in events[i + 1:] if k2 == "output"]
             assert all(u > t for u in later)
+
+
+def test_embed_is_the_kronecker_product_with_identities() -> None:
+    """FockSpace.embed(op, i) = 1 (x) op (x) 1 (built without SciPy's kron) for a complex
+    operator with an explicit duplicate entry, on every mode of a 3 x 2 x 4 space; and
+    AffineSparse built on it gives the generator it was given."""
+    from qbattery.solvers.displaced_terms import AffineSparse
+
+    model = qb.catalytic_model(0.2, 0.2, 0.1, 0.05)
+    space = FockSpace.of(model, {"charger": 3, "battery": 4})
+    rng = np.random.default_rng(3)
+    ops = []
+    for i, d in enumerate(space.dims):
+        dense = (rng.standard_normal((d, d)) + 1j * rng.standard_normal((d, d))) \
+            * (rng.random((d, d)) < 0.6)
+        coo = sp.coo_matrix(dense)
+        dup = sp.coo_matrix((np.r_[coo.data, 0.5], (np.r_[coo.row, 0], np.r_[coo.col, 0])),
+                            shape=(d, d))  # (0, 0) stored twice: summed
+        before, after = int(np.prod(space.dims[:i])), int(np.prod(space.dims[i + 1:]))
+        want = np.kron(np.kron(np.eye(before), dup.toarray()), np.eye(after))
+        got = space.embed(dup, i)
+        np.testing.assert_allclose(got.toarray(), want, atol=1e-15)
+        ops.append(got)
+    base = ops[0] + 1j * ops[1].T
+    gen = AffineSparse(base, ops[1:]).at(np.array([0.3 - 0.2j, -1.1j]))
+    full = (base + (0.3 - 0.2j) * ops[1] - 1.1j * ops[2]).toarray()
+    dim = space.size
+    np.testing.assert_allclose(gen.toarray()[:dim], full.real, atol=1e-15)
+    np.testing.assert_allclose(gen.toarray()[dim:], full.imag, atol=1e-15)
