@@ -178,9 +178,13 @@ class Reductions:
 
     def expect(self, op: Any) -> complex:
         """tr(op rho) for a COO matrix ``op`` (``data``, ``row``, ``col``), in O(nnz)."""
+        return complex(self.expectations([op])[0])
+
+    def expectations(self, ops: Sequence[Any]) -> NDArray[np.complex128]:
+        """tr(op rho) for each COO matrix of ``ops`` (from the packed M: one gather)."""
         if self._packed is None:
-            return trace_with(op, self.rho)
-        return complex(PackedTrace([op], self._packed.shape[0])(self._packed)[0])
+            return np.array([trace_with(op, self.rho) for op in ops], dtype=complex)
+        return PackedTrace(ops, self._packed.shape[0])(self._packed)
 
     def spectrum(self, keep: tuple[int, ...]) -> NDArray[np.float64]:
         """The eigenvalues (ascending) of :meth:`state` ``(keep)``'s Hermitian part."""

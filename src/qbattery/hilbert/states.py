@@ -101,7 +101,7 @@ def expectations(ops: Sequence[sp.coo_matrix], rho: NDArray[np.complex128] | Red
                  ) -> NDArray[np.complex128]:
     """tr(op rho) for each COO matrix of ``ops``."""
     if isinstance(rho, Reductions):
-        return np.array([rho.expect(op) for op in ops], dtype=complex)
+        return rho.expectations(ops)
     return np.array([trace_with(op, rho) for op in ops], dtype=complex)
 
 
@@ -134,8 +134,7 @@ def mode_observables(rho: NDArray[np.complex128] | Reductions, space: FockSpace,
                                                              + np.diagonal(r, 1).conj())))
         erg[i] = ergotropy_of_levels(r, mode.kind.energies(mode.frequency, d),
                                      spectrum=red.spectrum((i,)))
-    coh = np.array([red.expect(op) for op in pairs], dtype=complex)
-    return occ, amp, coh, erg
+    return occ, amp, red.expectations(pairs), erg
 
 
 def catalyst_observables(rho: NDArray[np.complex128] | Reductions, space: FockSpace,
