@@ -215,7 +215,8 @@ class PackedTrace:
         rows: list[int] = []
         weights: list[NDArray[np.complex128]] = []
         for k, op in enumerate(ops):
-            idx += [op.col * dim + op.row, op.row * dim + op.col]
+            r, c = op.row.astype(np.int64), op.col.astype(np.int64)
+            idx += [c * dim + r, r * dim + c]
             weights += [0.5 * (1 + 1j) * op.data, 0.5 * (1 - 1j) * op.data]
             rows += [k] * (2 * op.nnz)
         self.flat = np.concatenate(idx)
