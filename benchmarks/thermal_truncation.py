@@ -19,11 +19,7 @@ import qbattery as qb
 
 
 def main() -> None:
-    model = qb.Model(modes=(qb.Mode("charger", "oscillator", 1.0),
-                            qb.Mode("battery", "oscillator", 1.0)),
-                     couplings=(qb.Coupling(("charger", "battery"), 0.2),),
-                     drives=(qb.Drive("charger", 0.1, 1.0),),
-                     baths=(qb.Bath("charger", 0.05, 1.0),))
+    model = qb.bare_model(0.2, 0.1, 0.05, 1.0)  # the paper's Eq. 1-2 at N = 1
     times = np.linspace(0, 100, 201)
     exact = qb.solve(model, times, method="gaussian")
     scale = float(np.max(exact["battery"]["energy"]))
