@@ -86,11 +86,11 @@ def test_oscillator_catalyst_matches_gaussian(detuned_drive: bool) -> None:
 def test_thermal_truncation_error_is_bounded_by_the_tails_energy() -> None:
     """What truncation_tol promises for a thermal mode, against the closed form: a driven
     charger at N = 1 coupled to a battery (``bare_model``: Gaussian, so ``method =
-    "gaussian"`` is exact). The frame's fluctuations are thermal, so their tail beyond a top level holding tol
-    carries ~d (N + 1) tol quanta: each energy is within that of the exact one (measured
-    3-7 % of it at t = 50, 18-35 % at t = 100), the error falls with the tolerance, and
-    ergotropies and amplitudes (the coherent part) are exact
-    (benchmarks/README.md, "Issue 17, third pass")."""
+    "gaussian"`` is exact). The frame's fluctuations are thermal, so their tail beyond
+    a top level holding tol carries ~d (N + 1) tol quanta: each energy is within that
+    of the exact one (measured 3-7 % of it at t = 50, 18-35 % at t = 100), the error
+    falls with the tolerance, and ergotropies and amplitudes (the coherent part) are
+    exact (benchmarks/README.md, "Issue 17, third pass")."""
     model = qb.bare_model(0.2, 0.1, 0.05, 1.0)  # the paper's Eq. 1-2 at N = 1
     t = np.linspace(0.0, 50.0, 11)
     exact = qb.solve(model, t, method="gaussian")
