@@ -27,7 +27,12 @@ twin (qubits replaced by oscillators) and follow the state during the run:
   quarter of its dimension, the levels above are dropped and the trace restored
   (the largest population dropped is ``stats["shrink_dropped"]``). A transient
   that needs many levels (Fig. 6a needs 8 x 12 around g t = 10, far fewer later)
-  then no longer sets the cost of the whole run.
+  then no longer sets the cost of the whole run. An oscillator never shrinks below
+  the levels a thermal state of the largest occupation its own baths give it over
+  the run needs (:func:`bath_floor`): Fig. 6b's charger (N = 1, in vacuum at t = 0)
+  used to shrink to 14 levels early, grow back to 20 as it heated, and sit there
+  with its top level rising to 6.8e-7; its battery ergotropy was 1.0e-5 off the
+  lab-frame reference, 5.6e-6 with the floor (21 levels, the same time).
 
 Outputs made before a resize are final; the run resumes after them.
 
@@ -114,6 +119,21 @@ def twin_estimate(problem: CompiledModel, names: tuple[str, ...], stop: float,
     return out
 
 
+def bath_floor(problem: CompiledModel, names: tuple[str, ...], stop: float,
+               options: SolverOptions, context: RunContext) -> dict[str, int]:
+    """Levels below which an automatic oscillator's cutoff does not shrink: those a
+    thermal state of the largest occupation its own baths give it over the run needs
+    (:attr:`TwinBounds.alone`). A mode on a warm bath whose fluctuations are still small
+    early in the run (Fig. 6b's charger at N = 1, in vacuum at t = 0) would otherwise
+    shrink, then grow back as it heats, and sit at a cutoff whose top level approaches
+    ``truncation_tol`` for the rest of the run."""
+    alone = context.twin(stop).alone
+    return {name: max(MIN_SHRUNK_LEVELS, levels_needed(
+                0.0, float(alone[problem.index(name)]), SAFETY * options.truncation_tol,
+                options.max_cutoff))
+            for name in names}
+
+
 class _ResumableMonitor(TruncationMonitor):
     """Stops at the first excess of an automatic cutoff, so the run can resume from
     an earlier step, and grows the cutoff well past the need: the new top level is
@@ -136,10 +156,12 @@ class _Shrink(Exception):
 class _ShrinkWatch:
     """Proposes smaller automatic cutoffs when the top levels stay empty (see the module doc)."""
 
-    def __init__(self, space: FockSpace, auto: tuple[str, ...], tol: float) -> None:
+    def __init__(self, space: FockSpace, auto: tuple[str, ...], tol: float,
+                 floor: dict[str, int]) -> None:
         self.space = space
         self.modes = [space.names.index(n) for n in auto]
         self.tol = tol
+        self.floor = {space.names.index(n): d for n, d in floor.items()}
         self.recent: deque[NDArray[np.int_]] = deque(maxlen=SHRINK_STEPS)
 
     def reset(self) -> None:
@@ -152,7 +174,8 @@ class _ShrinkWatch:
         need = dims.copy()
         for i in self.modes:
             above = np.nonzero(populations[i] > self.tol)[0]
-            need[i] = max(MIN_SHRUNK_LEVELS, int(above[-1]) + 2 if above.size else 1)
+            need[i] = max(MIN_SHRUNK_LEVELS, self.floor.get(i, 0),
+                          int(above[-1]) + 2 if above.size else 1)
         self.recent.append(need)
         if len(self.recent) < SHRINK_STEPS:
             return None
@@ -269,6 +292,7 @@ class _FrameRun:
                  state: State | None, options: SolverOptions, context: RunContext) -> None:
         self.problem, self.times, self.options, self.context = problem, times, options, context
         self.cutoffs, self.auto = _start_cutoffs(problem, float(times[-1]), options, context)
+        self.floor = bath_floor(problem, self.auto, float(times[-1]), options, context)
         self.series = _Series(problem, times.size, options)
         self.tol = options.truncation_tol
         self.stats: dict[str, Any] = {"steps": 0, "nfev": 0, "cutoff_growths": 0,
@@ -285,7 +309,7 @@ class _FrameRun:
         self.space = space
         self.eqs = DisplacedEquations(self.problem, space, threads=self.options.threads)
         self.monitor = _ResumableMonitor(space, self.options, self.auto)
-        self.watch = _ShrinkWatch(space, self.auto, SAFETY ** 2 * self.tol)
+        self.watch = _ShrinkWatch(space, self.auto, SAFETY ** 2 * self.tol, self.floor)
 
     def on_output(self, k: int, t: float, yk: NDArray[np.float64]) -> None:
         k += self.start
