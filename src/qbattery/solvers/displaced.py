@@ -101,6 +101,17 @@ def _supports(problem: CompiledModel) -> str | None:
     return None
 
 
+def _thermal_levels(problem: CompiledModel, names: tuple[str, ...],
+                    occupation: NDArray[np.float64], least: int,
+                    options: SolverOptions) -> dict[str, int]:
+    """Levels a thermal state of each mode's ``occupation`` needs (top level at
+    ``SAFETY * truncation_tol``), at least ``least``."""
+    return {name: max(least, levels_needed(
+                0.0, float(occupation[problem.index(name)]), SAFETY * options.truncation_tol,
+                options.max_cutoff))
+            for name in names}
+
+
 def twin_estimate(problem: CompiledModel, names: tuple[str, ...], stop: float,
                   options: SolverOptions, context: RunContext) -> dict[str, int]:
     """Cutoffs for the fluctuations from the Gaussian twin.
@@ -110,13 +121,8 @@ def twin_estimate(problem: CompiledModel, names: tuple[str, ...], stop: float,
     levels a thermal state of its largest fluctuation occupation needs (mean
     amplitude removed; at least ``MIN_FRAME_LEVELS``).
     """
-    fluct = context.twin(stop).fluctuation
-    out = {}
-    for name in names:
-        occ = float(fluct[problem.index(name)])
-        out[name] = max(MIN_FRAME_LEVELS, levels_needed(
-            0.0, occ, SAFETY * options.truncation_tol, options.max_cutoff))
-    return out
+    return _thermal_levels(problem, names, context.twin(stop).fluctuation,
+                           MIN_FRAME_LEVELS, options)
 
 
 def bath_floor(problem: CompiledModel, names: tuple[str, ...], stop: float,
@@ -127,11 +133,8 @@ def bath_floor(problem: CompiledModel, names: tuple[str, ...], stop: float,
     early in the run (Fig. 6b's charger at N = 1, in vacuum at t = 0) would otherwise
     shrink, then grow back as it heats, and sit at a cutoff whose top level approaches
     ``truncation_tol`` for the rest of the run."""
-    alone = context.twin(stop).alone
-    return {name: max(MIN_SHRUNK_LEVELS, levels_needed(
-                0.0, float(alone[problem.index(name)]), SAFETY * options.truncation_tol,
-                options.max_cutoff))
-            for name in names}
+    return _thermal_levels(problem, names, context.twin(stop).alone, MIN_SHRUNK_LEVELS,
+                           options)
 
 
 class _ResumableMonitor(TruncationMonitor):
